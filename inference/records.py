@@ -1,0 +1,145 @@
+"""Labelled utterance files: JSONL (one object per line) or CSV with a pipe-separated ``labels`` column.
+
+Reading never repairs data: every problem becomes a :class:`RowError` naming file, line and field,
+and the caller decides whether to stop.
+"""
+from __future__ import annotations
+
+import csv
+import io
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .labels import COMPLIANT, SCRIPTS, SPEAKERS, STYLES, unknown_labels
+from .textio import resolve_encoding
+
+REQUIRED_FIELDS = ("id", "text", "labels", "speaker", "style", "script")
+
+
+@dataclass(frozen=True)
+class LabelledRow:
+    id: str
+    text: str
+    labels: tuple[str, ...]
+    speaker: str
+    style: str
+    script: str
+    note: str = ""
+    source: str = ""  # "path:line", for messages
+    extra: dict = field(default_factory=dict, compare=False)  # columns beyond the schema
+
+
+@dataclass(frozen=True)
+class RowError:
+    path: str
+    line: int
+    field: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.path}:{self.line}: {self.field}: {self.message}"
+
+
+class LabelledDataError(ValueError):
+    """Raised by :func:`load_labelled` when a file has errors; carries them all."""
+
+    def __init__(self, errors: list[RowError]):
+        self.errors = errors
+        shown = "\n".join(str(e) for e in errors[:20])
+        more = f"\n... and {len(errors) - 20} more" if len(errors) > 20 else ""
+        super().__init__(f"{len(errors)} error(s) in labelled data:\n{shown}{more}")
+
+
+def read_labelled(path: str | Path, encoding: str | None = None) -> tuple[list[LabelledRow], list[RowError]]:
+    """Parse ``path`` (``.jsonl`` or ``.csv``) into valid rows and the errors of the invalid ones."""
+    path = Path(path)
+    text = path.read_text(encoding=resolve_encoding(path, encoding))
+    if path.suffix.lower() == ".csv":
+        raw_rows = _csv_records(text)
+    elif path.suffix.lower() in (".jsonl", ".json"):
+        raw_rows = _jsonl_records(text)
+    else:
+        return [], [RowError(str(path), 0, "file", "unsupported extension; use .jsonl or .csv")]
+    rows, errors = [], []
+    for line, record, parse_error in raw_rows:
+        if parse_error:
+            errors.append(RowError(str(path), line, "line", parse_error))
+            continue
+        row, row_errors = _to_row(record, f"{path}:{line}")
+        errors.extend(RowError(str(path), line, f, m) for f, m in row_errors)
+        if row is not None:
+            rows.append(row)
+    return rows, errors
+
+
+def load_labelled(*paths: str | Path, encoding: str | None = None) -> list[LabelledRow]:
+    """All rows of ``paths``; raises :class:`LabelledDataError` listing every error."""
+    rows, errors = [], []
+    for path in paths:
+        file_rows, file_errors = read_labelled(path, encoding)
+        rows.extend(file_rows)
+        errors.extend(file_errors)
+    if errors:
+        raise LabelledDataError(errors)
+    return rows
+
+
+def _jsonl_records(text: str):
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError as exc:
+            yield number, None, f"invalid JSON ({exc.msg} at column {exc.colno})"
+            continue
+        if not isinstance(record, dict):
+            yield number, None, "expected a JSON object"
+            continue
+        yield number, record, None
+
+
+def _csv_records(text: str):
+    reader = csv.DictReader(io.StringIO(text))
+    for record in reader:
+        line = reader.line_num
+        if None in record:
+            yield line, None, "more fields than the header has"
+            continue
+        labels = (record.get("labels") or "").strip()
+        if "labels" in record:
+            record["labels"] = [] if labels in ("", COMPLIANT) else [p.strip() for p in labels.split("|")]
+        yield line, record, None
+
+
+def _to_row(record: dict, source: str) -> tuple[LabelledRow | None, list[tuple[str, str]]]:
+    errors = [(name, "missing") for name in REQUIRED_FIELDS if record.get(name) is None]
+    if errors:
+        return None, errors
+    text, labels = record["text"], record["labels"]
+    if not isinstance(text, str):
+        errors.append(("text", f"expected a string, got {type(text).__name__}"))
+    elif not text.strip():
+        errors.append(("text", "empty"))
+    if not isinstance(labels, list) or not all(isinstance(x, str) for x in labels):
+        errors.append(("labels", "expected a list of label names ([] for compliant)"))
+    else:
+        if unknown := unknown_labels(labels):
+            errors.append(("labels", f"unknown label(s) {unknown}; known: threat, insult, deception, privacy"))
+        if len(set(labels)) != len(labels):
+            errors.append(("labels", f"repeated label in {labels}"))
+    for name, allowed in (("speaker", SPEAKERS), ("style", STYLES), ("script", SCRIPTS)):
+        if record[name] not in allowed:
+            errors.append((name, f"{record[name]!r} is not one of {', '.join(allowed)}"))
+    identifier = record["id"]
+    if not isinstance(identifier, str) or not identifier.strip():
+        errors.append(("id", "expected a non-empty string"))
+    note = record.get("note") or ""
+    if not isinstance(note, str):
+        errors.append(("note", "expected a string"))
+    if errors:
+        return None, errors
+    extra = {k: v for k, v in record.items() if k not in REQUIRED_FIELDS and k != "note"}
+    return LabelledRow(identifier, text, tuple(labels), record["speaker"], record["style"],
+                       record["script"], note, source, extra), []
