@@ -12,6 +12,7 @@ from collections.abc import Sequence
 SUBCOMMANDS = {
     "validate": ("training.validate", "check labelled data files and print their distributions"),
     "split": ("training.splits", "build data/splits from the authored batches"),
+    "train": ("training.train", "train a model directory from a YAML config"),
 }
 
 

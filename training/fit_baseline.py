@@ -1,0 +1,29 @@
+"""The classical baseline: character 1-4-gram TF-IDF with one-vs-rest logistic regression."""
+from __future__ import annotations
+
+import numpy as np
+from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.linear_model import LogisticRegression
+from sklearn.multiclass import OneVsRestClassifier
+
+from inference.baseline import TfidfScorer
+from inference.labels import to_multi_hot
+from inference.normalize import normalize
+
+from .config import Config
+
+
+def fit_baseline(config: Config, train_rows) -> TfidfScorer:
+    settings = config.baseline
+    texts = [normalize(r.text, config.normalization) for r in train_rows]
+    labels = np.array([to_multi_hot(r.labels) for r in train_rows])
+    vectorizer = TfidfVectorizer(analyzer="char", ngram_range=(settings.ngram_min, settings.ngram_max),
+                                 min_df=settings.min_df, max_features=settings.max_features,
+                                 sublinear_tf=settings.sublinear_tf, lowercase=True)
+    features = vectorizer.fit_transform(texts)
+    model = OneVsRestClassifier(LogisticRegression(
+        C=settings.C, class_weight=settings.class_weight or None, max_iter=2000, random_state=config.training.seed))
+    model.fit(features, labels)
+    coef = np.vstack([estimator.coef_ for estimator in model.estimators_])
+    intercept = np.concatenate([estimator.intercept_ for estimator in model.estimators_])
+    return TfidfScorer(vectorizer, coef, intercept)

@@ -1,0 +1,139 @@
+"""Fine-tuning a BERT-architecture model with the Hugging Face Trainer (sigmoid + BCE)."""
+from __future__ import annotations
+
+import re
+import shutil
+from pathlib import Path
+
+import numpy as np
+
+from inference.labels import to_multi_hot
+from inference.normalize import normalize
+
+from .base_model import load_base_model
+from .config import Config
+from .metrics import multilabel_metrics
+
+
+def cpu_supports_bf16() -> bool:
+    """True when the CPU has native bf16 matrix instructions (AVX512-BF16 or AMX)."""
+    try:
+        flags = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return False
+    return bool(re.search(r"\b(avx512_bf16|amx_bf16)\b", flags))
+
+
+def resolve_precision(requested: str) -> str:
+    import torch
+
+    if requested != "auto":
+        if requested == "fp16" and not torch.cuda.is_available():
+            raise ValueError("training.precision: fp16 needs a GPU; use bf16 or fp32 on CPU")
+        return requested
+    if torch.cuda.is_available():
+        return "bf16" if torch.cuda.is_bf16_supported() else "fp16"
+    return "bf16" if cpu_supports_bf16() else "fp32"
+
+
+class EncodedRows:
+    """A torch-style dataset of tokenised rows (dicts of lists), padded later by the collator."""
+
+    def __init__(self, tokenizer, texts, labels, max_length: int):
+        encoded = tokenizer(list(texts), truncation=True, max_length=max_length)
+        self.items = [{"input_ids": ids, "attention_mask": mask, "labels": [float(x) for x in label]}
+                      for ids, mask, label in zip(encoded["input_ids"], encoded["attention_mask"], labels)]
+        full = tokenizer(list(texts))["input_ids"]
+        self.truncated = sum(len(ids) > max_length for ids in full)
+
+    def __len__(self):
+        return len(self.items)
+
+    def __getitem__(self, index):
+        return self.items[index]
+
+
+def _trainer_class(pos_weight):
+    import torch
+    from transformers import Trainer
+
+    class WeightedTrainer(Trainer):
+        """Trainer whose loss is BCE with per-label positive weights."""
+
+        def compute_loss(self, model, inputs, return_outputs=False, **kwargs):
+            labels = inputs.pop("labels")
+            outputs = model(**inputs)
+            loss = torch.nn.functional.binary_cross_entropy_with_logits(
+                outputs.logits.float(), labels.float(), pos_weight=pos_weight.to(outputs.logits.device))
+            return (loss, outputs) if return_outputs else loss
+
+    return WeightedTrainer if pos_weight is not None else Trainer
+
+
+def _epoch_summary_callback():
+    from transformers import TrainerCallback
+
+    class EpochSummary(TrainerCallback):
+        def on_evaluate(self, args, state, control, metrics=None, **kwargs):
+            losses = [h["loss"] for h in state.log_history if "loss" in h]
+            train_loss = f"{losses[-1]:.4f}" if losses else "n/a"
+            print(f"epoch {state.epoch:.1f}: train loss {train_loss}, dev loss {metrics.get('eval_loss', float('nan')):.4f}, "
+                  f"dev macro-F1 {metrics.get('eval_macro_f1', float('nan')):.4f}, "
+                  f"dev any-violation F1 {metrics.get('eval_any_f1', float('nan')):.4f}", flush=True)
+
+    return EpochSummary()
+
+
+def _compute_metrics(eval_prediction):
+    logits, labels = eval_prediction
+    probs = 1 / (1 + np.exp(-logits))
+    metrics = multilabel_metrics(labels.astype(int), (probs >= 0.5).astype(int), probs)
+    return {"macro_f1": metrics["macro_f1"], "any_f1": metrics["any_violation"]["f1"]}
+
+
+def fit_transformer(config: Config, train_rows, dev_rows, output_dir: Path, quiet: bool = False) -> dict:
+    """Train, keep the best checkpoint by dev macro-F1, save model and tokenizer into ``output_dir``.
+
+    Returns facts for the model card: precision, steps, truncated rows, loss history.
+    """
+    import torch
+    from transformers import DataCollatorWithPadding, EarlyStoppingCallback, TrainingArguments, set_seed
+
+    settings = config.training
+    set_seed(settings.seed)
+    tokenizer, model = load_base_model(config.model, output_dir / "work")
+    prepare = lambda rows: [normalize(r.text, config.normalization) for r in rows]  # noqa: E731
+    train_labels = np.array([to_multi_hot(r.labels) for r in train_rows], dtype=float)
+    train_set = EncodedRows(tokenizer, prepare(train_rows), train_labels, config.model.max_length)
+    dev_set = EncodedRows(tokenizer, prepare(dev_rows), [to_multi_hot(r.labels) for r in dev_rows],
+                          config.model.max_length)
+    pos_weight = None
+    if settings.pos_weight:
+        positives = train_labels.sum(axis=0).clip(min=1)
+        pos_weight = torch.tensor((len(train_labels) - positives) / positives, dtype=torch.float32)
+    precision = resolve_precision(settings.precision)
+    checkpoints = output_dir / "work" / "checkpoints"
+    arguments = TrainingArguments(
+        output_dir=str(checkpoints), num_train_epochs=settings.epochs, max_steps=settings.max_steps,
+        per_device_train_batch_size=settings.batch_size, per_device_eval_batch_size=64,
+        learning_rate=settings.learning_rate, weight_decay=settings.weight_decay,
+        warmup_steps=settings.warmup_ratio, eval_strategy="epoch", save_strategy="epoch",
+        load_best_model_at_end=True, metric_for_best_model="macro_f1", greater_is_better=True,
+        save_total_limit=2, seed=settings.seed, data_seed=settings.seed, full_determinism=True,
+        bf16=precision == "bf16", fp16=precision == "fp16", use_cpu=not torch.cuda.is_available(),
+        logging_strategy="epoch", report_to="none", disable_tqdm=quiet,
+        dataloader_num_workers=0,
+    )
+    trainer = _trainer_class(pos_weight)(
+        model=model, args=arguments, train_dataset=train_set, eval_dataset=dev_set,
+        data_collator=DataCollatorWithPadding(tokenizer), compute_metrics=_compute_metrics,
+        callbacks=[EarlyStoppingCallback(settings.early_stopping_patience), _epoch_summary_callback()],
+    )
+    result = trainer.train()
+    trainer.model.to(torch.float32).save_pretrained(output_dir, safe_serialization=True)
+    tokenizer.save_pretrained(output_dir)
+    shutil.rmtree(output_dir / "work", ignore_errors=True)
+    losses = [h["loss"] for h in trainer.state.log_history if "loss" in h]
+    return {"precision": precision, "steps": trainer.state.global_step, "train_runtime_s": result.metrics["train_runtime"],
+            "train_rows": len(train_set), "truncated_train_rows": train_set.truncated,
+            "best_dev_macro_f1_at_0.5": trainer.state.best_metric, "train_loss_by_epoch": losses}

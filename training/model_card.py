@@ -1,0 +1,64 @@
+"""The model card (``README.md`` of a model directory), written from what training measured."""
+from __future__ import annotations
+
+from inference.labels import VIOLATIONS
+
+NORMALISATION_WHY = (
+    "NFKC, control-character removal and whitespace collapsing are always on. PII masking is on by "
+    "default: numbers carry no signal about misconduct, masking keeps phone, ID and card numbers out of "
+    "logs and evidence, and it lets masked (138****6721) and unmasked numbers look alike. "
+    "Traditional-to-simplified conversion (OpenCC t2s) is a per-model choice; see docs/normalisation.md "
+    "for the measurement behind the shipped configs."
+)
+
+
+def _metric_rows(metrics: dict) -> list[str]:
+    rows = ["| label | precision | recall | F1 | support |", "|---|---|---|---|---|"]
+    for label in VIOLATIONS:
+        m = metrics["per_label"][label]
+        rows.append(f"| {label} | {m['precision']:.3f} | {m['recall']:.3f} | {m['f1']:.3f} | {m['support']} |")
+    a = metrics["any_violation"]
+    rows.append(f"| any violation | {a['precision']:.3f} | {a['recall']:.3f} | {a['f1']:.3f} | {a['support']} |")
+    return rows
+
+
+def model_card(config: dict, metrics: dict, thresholds: dict, data_hashes: dict, facts: dict) -> str:
+    base = config["model"]["base_model"] if config["model"]["kind"] == "transformer" else "none"
+    warning = ""
+    if config["model"]["kind"] == "transformer" and base == "tiny":
+        warning = ("\n> **Not pretrained.** This model was built from a tiny randomly initialised BERT for tests "
+                   "and smoke runs. Do not use it to judge real calls.\n")
+    test = metrics["test"]
+    lines = [
+        "---", "library_name: transformers" if config["model"]["kind"] == "transformer" else "library_name: scikit-learn",
+        "language: zh", "pipeline_tag: text-classification", "tags: [collectguard, debt-collection, multi-label]",
+        "---", f"# collectguard model: {config['name']}", warning,
+        "Multi-label classifier of debt-collection utterances: "
+        + ", ".join(f"`{v}`" for v in VIOLATIONS) + "; an utterance with none of them is compliant.",
+        "", "## Intended use",
+        "Screening recorded collection calls, chats and SMS (Chinese, simplified and traditional) for likely "
+        "misconduct, to be reviewed by people, and measuring its prevalence with error correction "
+        "(`collectguard prevalence`). Not for automated decisions about individual agents or debtors "
+        "without human review; not a legal judgement.",
+        "", "## Model", f"- kind: `{config['model']['kind']}`; base model: `{base}`",
+        f"- max length {config['model']['max_length']} tokens; longer texts are scored in overlapping windows "
+        f"(stride {config['model']['window_stride']}) and the window probabilities combined by max",
+        f"- training precision: {facts.get('precision', 'fp32')}; training time {facts['train_seconds']:.0f} s; "
+        f"code version {facts['code_version']}",
+        "", "## Normalisation", f"Settings: `{config['normalization']}`.", NORMALISATION_WHY,
+        "", "## Data", "Trained on the collectguard dataset (authored for this project, not real calls; see "
+        "`data/README.md`). Files and SHA-256:",
+        *[f"- `{path}`: `{digest}` ({facts['rows'][split]} rows)" for split, (path, digest) in data_hashes.items()],
+        "", "## Thresholds (tuned for F1 on dev)",
+        "| label | threshold |", "|---|---|", *[f"| {k} | {v:.3f} |" for k, v in thresholds.items()],
+        "", f"## Test-split metrics (n = {test['n']})", *_metric_rows(test),
+        f"\nmacro-F1 {test['macro_f1']:.3f}, micro-F1 {test['micro_f1']:.3f}, exact match {test['exact_match']:.3f}.",
+        "`collectguard evaluate` gives confidence intervals, slices, calibration and robustness.",
+        "", "## Limits",
+        "- The training data is written by annotators, not drawn from real calls: real ASR errors, dialects, "
+        "and new collection tactics will differ; measure on a labelled sample of your own data before relying "
+        "on the numbers above.",
+        "- The model sees one utterance at a time: threats built over several turns are missed.",
+        "- Probabilities are not guaranteed calibrated; use the thresholds, and `collectguard prevalence` for rates.",
+    ]
+    return "\n".join(lines) + "\n"
