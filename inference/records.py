@@ -143,3 +143,19 @@ def _to_row(record: dict, source: str) -> tuple[LabelledRow | None, list[tuple[s
     extra = {k: v for k, v in record.items() if k not in REQUIRED_FIELDS and k != "note"}
     return LabelledRow(identifier, text, tuple(labels), record["speaker"], record["style"],
                        record["script"], note, source, extra), []
+
+
+def to_frame(rows: list[LabelledRow]):
+    """Rows as a pandas DataFrame with one boolean column per violation and ``n_labels``, ``length``."""
+    import pandas as pd
+
+    from .labels import VIOLATIONS
+
+    frame = pd.DataFrame([{"id": r.id, "text": r.text, "labels": list(r.labels), "speaker": r.speaker,
+                           "style": r.style, "script": r.script, "note": r.note} for r in rows])
+    for label in VIOLATIONS:
+        frame[label] = frame["labels"].map(lambda labels, label=label: label in labels)
+    frame["n_labels"] = frame["labels"].map(len)
+    frame["compliant"] = frame["n_labels"] == 0
+    frame["length"] = frame["text"].str.len()
+    return frame

@@ -12,7 +12,9 @@ from collections.abc import Sequence
 SUBCOMMANDS = {
     "validate": ("training.validate", "check labelled data files and print their distributions"),
     "split": ("training.splits", "build data/splits from the authored batches"),
+    "agreement": ("training.agreement", "draw a sample for a second annotator and compute Cohen's kappa"),
     "train": ("training.train", "train a model directory from a YAML config"),
+    "evaluate": ("training.evaluate", "evaluate a model directory: metrics with CIs, slices, robustness, report"),
 }
 
 

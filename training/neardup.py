@@ -22,7 +22,10 @@ _KEY_CONFIG = NormalizationConfig(to_simplified=True, mask_pii=True)
 
 
 def comparison_key(text: str) -> str:
-    return _PUNCT_SPACE_RE.sub("", normalize(text, _KEY_CONFIG)).lower()
+    """The text as compared: simplified, PII masked, lower case, without punctuation and spaces
+    (texts of emoji or punctuation only are compared as they are)."""
+    normalized = normalize(text, _KEY_CONFIG)
+    return _PUNCT_SPACE_RE.sub("", normalized).lower() or normalized
 
 
 def _trigram_matrix(keys_a: Sequence[str], keys_b: Sequence[str]):

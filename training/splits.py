@@ -19,7 +19,7 @@ from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 from sklearn.model_selection import StratifiedGroupKFold
 
-from inference.labels import combination_key
+from inference.labels import VIOLATIONS, combination_key
 from inference.records import LabelledRow, load_labelled
 
 from .neardup import exact_duplicate_groups, near_duplicate_pairs
@@ -63,7 +63,8 @@ def assign_splits(rows: Sequence[LabelledRow], fixed: dict[str, str], seed: int 
 
 
 def row_to_json(row: LabelledRow) -> str:
-    record = {"id": row.id, "text": row.text, "labels": list(row.labels), "speaker": row.speaker,
+    labels = [v for v in VIOLATIONS if v in row.labels]  # canonical order
+    record = {"id": row.id, "text": row.text, "labels": labels, "speaker": row.speaker,
               "style": row.style, "script": row.script}
     if row.note:
         record["note"] = row.note

@@ -47,19 +47,24 @@ def evaluate_rows(classifier: Classifier, rows) -> tuple[np.ndarray, np.ndarray]
 def train_model(config: Config, output_dir: Path, quiet: bool = False) -> dict:
     """Train the configured model into ``output_dir`` and return its ``metrics.json`` content."""
     splits = {name: load_labelled(getattr(config.data, name)) for name in ("train", "dev", "test")}
+    train_rows = splits["train"]
+    if config.training.augment:  # only the train split; dev and test are never augmented
+        from .perturb import augment_rows
+
+        train_rows = augment_rows(train_rows, config.training.seed)
     output_dir.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
     if config.model.kind == TRANSFORMER:
         from .fit_transformer import fit_transformer
 
-        facts = fit_transformer(config, splits["train"], splits["dev"], output_dir, quiet)
+        facts = fit_transformer(config, train_rows, splits["dev"], output_dir, quiet)
     else:
         from .fit_baseline import fit_baseline
 
-        fit_baseline(config, splits["train"]).save(output_dir)
+        fit_baseline(config, train_rows).save(output_dir)
         facts = {"precision": "fp64"}
     facts.update(train_seconds=time.perf_counter() - started, code_version=code_version(),
-                 rows={name: len(rows) for name, rows in splits.items()})
+                 rows={name: len(rows) for name, rows in splits.items()}, train_rows=len(train_rows))
     metadata = ModelMetadata(kind=config.model.kind if config.model.kind == TRANSFORMER else TFIDF_LOGREG,
                              normalization=config.normalization, max_length=config.model.max_length,
                              window_stride=config.model.window_stride, code_version=facts["code_version"])

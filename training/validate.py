@@ -7,7 +7,7 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from inference.labels import COMPLIANT, SCRIPTS, SPEAKERS, STYLES, VIOLATIONS
+from inference.labels import COMPLIANT, SCRIPTS, SPEAKERS, STYLES, VIOLATIONS, combination_key
 from inference.records import LabelledRow, RowError, read_labelled
 from inference.textio import EncodingError
 
@@ -87,7 +87,7 @@ def distribution_text(rows: Sequence[LabelledRow]) -> str:
             if not r.labels and f"contrast:{v}" in r.note:
                 notes[f"contrast:{v}"] += 1
     lengths = Counter(_length_bucket(len(r.text)) for r in rows)
-    combos = Counter("+".join(r.labels) if r.labels else COMPLIANT for r in rows)
+    combos = Counter(combination_key(r.labels) for r in rows)
     parts = [
         f"rows: {total}",
         _table("labels", labels, total, [*VIOLATIONS, COMPLIANT, "two or more labels"]),
