@@ -32,7 +32,7 @@ _SPACE_RE = re.compile(r"\s+")
 class NormalizationConfig:
     """Which optional steps run; NFKC, control-character removal and whitespace are always on."""
 
-    to_simplified: bool = False
+    to_simplified: bool = True
     mask_pii: bool = True
 
     def to_dict(self) -> dict:

@@ -18,8 +18,8 @@ def test_nfkc_whitespace_and_control_characters():
 
 
 def test_traditional_to_simplified_is_optional():
-    assert normalize("他說你欠債不還") == "他說你欠債不還"
-    assert normalize("他說你欠債不還", NormalizationConfig(to_simplified=True)) == "他说你欠债不还"
+    assert normalize("他說你欠債不還", NormalizationConfig(to_simplified=False)) == "他說你欠債不還"
+    assert normalize("他說你欠債不還") == "他说你欠债不还"
 
 
 @pytest.mark.parametrize(

@@ -7,8 +7,8 @@ NORMALISATION_WHY = (
     "NFKC, control-character removal and whitespace collapsing are always on. PII masking is on by "
     "default: numbers carry no signal about misconduct, masking keeps phone, ID and card numbers out of "
     "logs and evidence, and it lets masked (138****6721) and unmasked numbers look alike. "
-    "Traditional-to-simplified conversion (OpenCC t2s) is a per-model choice; see docs/normalisation.md "
-    "for the measurement behind the shipped configs."
+    "Traditional-to-simplified conversion (OpenCC t2s) is on in every shipped config: on the dev split "
+    "it raised the baseline's macro-F1 by about one point (docs/normalisation.md has the measurement)."
 )
 
 
