@@ -1,0 +1,71 @@
+"""The bundled dataset meets the targets it was written for, and the test split is frozen."""
+import hashlib
+import re
+from collections import Counter
+
+import pytest
+
+from inference.labels import VIOLATIONS
+from inference.records import load_labelled
+from training.paths import SPLITS_DIR
+from training.splits import SPLIT_NAMES
+from training.validate import validate_files
+
+FILES = [SPLITS_DIR / f"{name}.jsonl" for name in SPLIT_NAMES]
+
+
+@pytest.fixture(scope="module")
+def rows():
+    return load_labelled(*FILES)
+
+
+def test_splits_validate_without_errors_or_cross_split_near_duplicates():
+    report = validate_files([str(f) for f in FILES])
+    assert report.errors == []
+
+
+def test_test_split_is_frozen():
+    """Changing a split means updating SHA256SUMS and the data card's changelog together."""
+    sums = dict(reversed(line.split()) for line in (SPLITS_DIR / "SHA256SUMS").read_text().splitlines())
+    for path in FILES:
+        assert hashlib.sha256(path.read_bytes()).hexdigest() == sums[path.name], path.name
+    card = (SPLITS_DIR.parent / "README.md").read_text(encoding="utf-8")
+    assert sums["test.jsonl"] in card
+
+
+def test_size_and_label_targets(rows):
+    counts = Counter(label for r in rows for label in r.labels)
+    compliant = [r for r in rows if not r.labels]
+    assert len(rows) >= 3000
+    assert all(counts[v] >= 450 for v in VIOLATIONS), counts
+    assert len(compliant) >= 1200
+    assert sum("hard_negative" in r.note for r in compliant) >= 400
+    for label in VIOLATIONS:
+        assert sum(f"contrast:{label}" in r.note for r in compliant) >= 60, label
+    assert sum(len(r.labels) >= 2 for r in rows) >= 0.12 * len(rows)
+
+
+def test_style_script_and_length_targets(rows):
+    n = len(rows)
+    assert sum(r.script == "traditional" for r in rows) >= 0.15 * n
+    assert sum(r.style == "asr" for r in rows) >= 0.25 * n
+    assert sum(r.style == "chat" for r in rows) >= 0.15 * n
+    assert all(2 <= len(r.text) <= 150 for r in rows)
+    assert {r.speaker for r in rows} == {"agent", "customer", "third_party", "other"}
+
+
+def test_split_sizes_are_about_70_15_15_and_stratified(rows):
+    by_split = {name: load_labelled(SPLITS_DIR / f"{name}.jsonl") for name in SPLIT_NAMES}
+    n = len(rows)
+    assert abs(len(by_split["train"]) / n - 0.70) < 0.03
+    for name in ("dev", "test"):
+        assert abs(len(by_split[name]) / n - 0.15) < 0.03
+        for label in VIOLATIONS:
+            share = sum(label in r.labels for r in by_split[name]) / len(by_split[name])
+            overall = sum(label in r.labels for r in rows) / n
+            assert abs(share - overall) < 0.04, (name, label)
+
+
+def test_no_unmasked_phone_id_or_card_numbers(rows):
+    pattern = re.compile(r"1[3-9]\d{9}|\d{15,19}|\d{4} \d{4} \d{4} \d{4}")
+    assert [r.id for r in rows if pattern.search(r.text)] == []

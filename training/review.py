@@ -1,0 +1,72 @@
+"""``collectguard apply-review FILE...``: apply reviewed label and text changes to the authored batches.
+
+Review files (``data/agreement/*.jsonl``) hold one decision per line: ``{"id", "final": [...]}`` from
+adjudication, or ``{"id", "proposed_labels": [...], "proposed_text": "..."}`` from a review pass that
+was accepted. Every change is printed and recorded in the row's ``note`` (``reviewed:<file>``), so
+the batches stay the single source and each edit can be traced; rebuild the splits afterwards with
+``collectguard split`` (rows keep their split).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+from collections.abc import Sequence
+from pathlib import Path
+
+from inference.labels import VIOLATIONS, unknown_labels
+
+from .paths import AUTHORING_DIR
+
+
+def read_decisions(path: Path) -> dict[str, dict]:
+    decisions = {}
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+        if not line.strip():
+            continue
+        record = json.loads(line)
+        labels = record.get("final", record.get("proposed_labels"))
+        if labels is None or unknown_labels(labels):
+            raise ValueError(f"{path}:{number}: labels: expected 'final' or 'proposed_labels' with known labels")
+        decisions[record["id"]] = {"labels": [v for v in VIOLATIONS if v in labels],
+                                   "text": record.get("proposed_text"), "source": path.stem}
+    return decisions
+
+
+def apply_decisions(decisions: dict[str, dict], authoring_dir: Path) -> list[str]:
+    """Rewrite the batch files with the decisions applied; return one line per change."""
+    changes, seen = [], set()
+    for batch in sorted(authoring_dir.glob("batch_*.jsonl")):
+        records = [json.loads(line) for line in batch.read_text(encoding="utf-8").splitlines() if line.strip()]
+        for record in records:
+            decision = decisions.get(record["id"])
+            if decision is None:
+                continue
+            seen.add(record["id"])
+            old_labels = [v for v in VIOLATIONS if v in record["labels"]]
+            new_text = decision["text"] or record["text"]
+            if old_labels == decision["labels"] and new_text == record["text"]:
+                continue
+            changes.append(f"{record['id']}: {old_labels} -> {decision['labels']}"
+                           + (f"; text {record['text'][:30]!r} -> {new_text[:30]!r}" if new_text != record["text"] else ""))
+            record["labels"], record["text"] = decision["labels"], new_text
+            tag = f"reviewed:{decision['source']}"
+            record["note"] = f"{record.get('note', '')} {tag}".strip() if tag not in record.get("note", "") else record["note"]
+        batch.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records), encoding="utf-8")
+    missing = sorted(set(decisions) - seen)
+    if missing:
+        raise ValueError(f"ids not found in {authoring_dir}: {missing[:10]}")
+    return changes
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="collectguard apply-review", description=__doc__)
+    parser.add_argument("paths", nargs="+", type=Path, help="review decision files, applied in order")
+    parser.add_argument("--authoring-dir", type=Path, default=AUTHORING_DIR)
+    args = parser.parse_args(argv)
+    decisions: dict[str, dict] = {}
+    for path in args.paths:
+        decisions.update(read_decisions(path))
+    changes = apply_decisions(decisions, args.authoring_dir)
+    print("\n".join(changes))
+    print(f"{len(changes)} row(s) changed by {len(decisions)} decision(s)")
+    return 0
