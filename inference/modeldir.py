@@ -20,6 +20,7 @@ from .normalize import NormalizationConfig
 METADATA_FILE = "collectguard.json"
 THRESHOLDS_FILE = "thresholds.json"
 METRICS_FILE = "metrics.json"
+HELDOUT_FILE = "heldout_predictions.csv"  # test-split truth and probabilities: error rates for prevalence
 TRANSFORMER, TFIDF_LOGREG = "transformer", "tfidf-logreg"
 
 
@@ -74,3 +75,29 @@ def read_thresholds(model_dir: Path) -> dict[str, float]:
     if missing:
         raise ModelDirectoryError(f"{model_dir}/{THRESHOLDS_FILE}: no threshold for {missing}")
     return {label: float(thresholds[label]) for label in VIOLATIONS}
+
+
+def write_heldout(model_dir: Path, ids, truth, probs) -> None:
+    """Held-out ids, true labels (0/1) and probabilities, one row per utterance; no texts."""
+    import pandas as pd
+
+    frame = pd.DataFrame({"id": list(ids)})
+    for k, label in enumerate(VIOLATIONS):
+        frame[f"true_{label}"] = truth[:, k].astype(int)
+    for k, label in enumerate(VIOLATIONS):
+        frame[f"prob_{label}"] = probs[:, k]
+    frame.to_csv(Path(model_dir) / HELDOUT_FILE, index=False)
+
+
+def read_heldout(model_dir: Path):
+    """``(ids, truth (n, 4) int, probs (n, 4) float)`` written by :func:`write_heldout`."""
+    import pandas as pd
+
+    path = Path(model_dir) / HELDOUT_FILE
+    if not path.is_file():
+        raise ModelDirectoryError(f"{model_dir}: no {HELDOUT_FILE} (held-out predictions); retrain with "
+                                  "`collectguard train`, or measure error rates on your own labelled data")
+    frame = pd.read_csv(path)
+    truth = frame[[f"true_{label}" for label in VIOLATIONS]].to_numpy(dtype=int)
+    probs = frame[[f"prob_{label}" for label in VIOLATIONS]].to_numpy(dtype=float)
+    return frame["id"].astype(str).tolist(), truth, probs

@@ -14,7 +14,7 @@ import yaml
 from inference.classifier import Classifier
 from inference.labels import to_multi_hot
 from inference.modeldir import (METADATA_FILE, METRICS_FILE, THRESHOLDS_FILE, TFIDF_LOGREG, TRANSFORMER,
-                                ModelMetadata, write_json)
+                                ModelMetadata, write_heldout, write_json)
 from inference.records import load_labelled
 
 from .base_model import BaseModelNotFound
@@ -82,6 +82,7 @@ def train_model(config: Config, output_dir: Path, quiet: bool = False) -> dict:
         "thresholds": thresholds, "training": facts,
     }
     write_json(output_dir / METRICS_FILE, metrics)
+    write_heldout(output_dir, [r.id for r in splits["test"]], test_truth, test_probs)
     resolved = config.to_dict()
     (output_dir / "training_config.yaml").write_text(yaml.safe_dump(resolved, allow_unicode=True, sort_keys=False),
                                                      encoding="utf-8")
