@@ -53,7 +53,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.engine == "ray":
             from .ray_engine import score_with_ray
 
-            result = score_with_ray(args.model, args.inputs, args.out, options_from(args), **load)
+            result = score_with_ray(args.model, args.inputs, args.out, options_from(args), calls_out=args.calls_out,
+                                    resume=args.resume, progress=not args.quiet, **load)
         else:
             result = score_file(args.model, args.inputs, args.out, args.calls_out, options_from(args),
                                 resume=args.resume, progress=not args.quiet, **load)

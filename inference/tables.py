@@ -136,7 +136,13 @@ def write_part(frame: pd.DataFrame, path: Path, kind: str) -> None:
     pipe-separated in CSV). Written to a temporary name and renamed, so a part is whole or absent."""
     tmp = path.with_name(path.name + ".tmp")
     if kind == "parquet":
-        frame.to_parquet(tmp, index=False)
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        table = pa.Table.from_pandas(frame, preserve_index=False)
+        labels_at = table.schema.get_field_index("pred_labels")
+        table = table.set_column(labels_at, "pred_labels", table.column(labels_at).cast(pa.list_(pa.string())))
+        pq.write_table(table, tmp)
     elif kind == "csv":
         out = frame.copy()
         out["pred_labels"] = out["pred_labels"].map(lambda x: "|".join(x) if isinstance(x, list) else "")
@@ -159,16 +165,14 @@ def assemble(parts: list[Path], columns: list[str], output: Path, kind: str) -> 
         import pyarrow as pa
         import pyarrow.parquet as pq
 
-        writer = None
-        for part in parts:
-            table = pq.read_table(part)
-            if writer is None:
-                schema = table.schema
-                writer = pq.ParquetWriter(tmp, schema)
-            writer.write_table(table.cast(schema) if table.schema != schema else table)
-        if writer is None:
-            writer = pq.ParquetWriter(tmp, pa.schema([(c, pa.string()) for c in columns]))
-        writer.close()
+        # A column that is all null in one part (no flagged row, a key absent from some JSONL rows)
+        # has type null there: unify the parts' schemas, promoting null to the type seen elsewhere.
+        schemas = [pq.read_schema(part).remove_metadata() for part in parts]
+        schema = (pa.unify_schemas(schemas, promote_options="permissive") if schemas
+                  else pa.schema([(c, pa.string()) for c in columns]))
+        with pq.ParquetWriter(tmp, schema) as writer:
+            for part in parts:
+                writer.write_table(pq.read_table(part).cast(schema))
     else:
         with open(tmp, "w", encoding="utf-8", newline="") as out:
             if kind == "csv":

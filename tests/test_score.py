@@ -162,3 +162,17 @@ def test_resume_after_sigkill_matches_an_uninterrupted_run(tiny_model, tmp_path)
     assert resumed.returncode == 0, resumed.stderr
     assert f"resumed {finished} finished chunk(s)" in resumed.stdout
     pd.testing.assert_frame_equal(pd.read_parquet(out), pd.read_parquet(reference))
+
+
+def test_parquet_parts_with_all_null_columns_assemble(baseline_model, tmp_path):
+    """A first chunk with no scored row (and a key that appears later) must not fix the column types."""
+    rows = [{"call_id": "C1", "speaker": "客户", "text": "你好"}, {"call_id": "C1", "speaker": "客户", "text": "嗯"},
+            {"call_id": "C1", "speaker": "坐席", "text": "再不还钱就把你欠钱的事发到你通讯录每个人", "agency": "甲"}]
+    src = tmp_path / "in.jsonl"
+    src.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
+    out = tmp_path / "out.parquet"
+    score_file(baseline_model[0], [src], out, options=ScoreOptions(chunk_rows=2), progress=False)
+    frame = pd.read_parquet(out)
+    assert frame["status"].tolist() == ["not_scored:speaker", "not_scored:speaker", "ok"]
+    assert frame["agency"].isna().tolist() == [True, True, False] and frame["agency"].iloc[2] == "甲"
+    assert frame["pred_labels"].iloc[0] is None and "threat" in list(frame["pred_labels"].iloc[2])
