@@ -12,6 +12,16 @@ from .modeldir import TFIDF_LOGREG, TRANSFORMER, ModelDirectoryError, ModelMetad
 from .normalize import normalize
 
 PROB_COLUMNS = [f"prob_{label}" for label in VIOLATIONS]
+BACKEND_PRECISIONS = {"torch": ("fp32", "bf16", "int8"), "onnx": ("fp32", "int8")}
+
+
+def check_backend(backend: str, precision: str) -> None:
+    """A ``ValueError`` naming the supported choices for an unknown backend or an unsupported pair."""
+    if backend not in BACKEND_PRECISIONS:
+        raise ValueError(f"backend {backend!r} is not one of {tuple(BACKEND_PRECISIONS)}")
+    if precision not in BACKEND_PRECISIONS[backend]:
+        raise ValueError(f"precision {precision!r} is not supported by backend {backend!r}; "
+                         f"choose one of {BACKEND_PRECISIONS[backend]}")
 
 
 class Classifier:
@@ -23,18 +33,31 @@ class Classifier:
         self.thresholds = np.array([thresholds[label] for label in VIOLATIONS], dtype=np.float32)
 
     @classmethod
-    def load(cls, model_dir: str | Path, batch_size: int = 32, precision: str = "fp32") -> "Classifier":
-        """Load a model directory written by ``collectguard train`` (transformer or baseline)."""
+    def load(cls, model_dir: str | Path, batch_size: int = 32, precision: str = "fp32",
+             backend: str = "torch") -> "Classifier":
+        """Load a model directory written by ``collectguard train`` (transformer or baseline).
+
+        Transformers run on ``backend`` ``"torch"`` (``precision`` ``fp32``, ``bf16`` or ``int8``) or
+        ``"onnx"`` (``fp32`` or ``int8``; needs ``collectguard export --model DIR --onnx [--int8]``).
+        """
         model_dir = Path(model_dir)
         if not model_dir.is_dir():
             raise ModelDirectoryError(f"{model_dir}: no such model directory")
+        check_backend(backend, precision)
         metadata = read_metadata(model_dir)
-        if metadata.kind == TRANSFORMER:
+        options = {"batch_size": batch_size, "precision": precision}
+        if metadata.kind == TRANSFORMER and backend == "onnx":
+            from .onnx_scorer import OnnxScorer
+
+            scorer = OnnxScorer.load(model_dir, metadata.max_length, metadata.window_stride, **options)
+        elif metadata.kind == TRANSFORMER:
             from .transformer import TransformerScorer
 
-            scorer = TransformerScorer.load(model_dir, metadata.max_length, metadata.window_stride,
-                                            batch_size=batch_size, precision=precision)
+            scorer = TransformerScorer.load(model_dir, metadata.max_length, metadata.window_stride, **options)
         elif metadata.kind == TFIDF_LOGREG:
+            if backend != "torch":
+                raise ValueError(f"backend {backend!r} is for transformer models; {model_dir} is "
+                                 f"{TFIDF_LOGREG} (leave backend at its default)")
             from .baseline import TfidfScorer
 
             scorer = TfidfScorer.load(model_dir)

@@ -1,13 +1,18 @@
-"""Probabilities from a fine-tuned BERT-architecture model, with windows for long texts."""
+"""Probabilities from a fine-tuned BERT-architecture model, with windows for long texts.
+
+Torch is imported only when a model is loaded or run, so the torch-free ONNX scorer can share
+:func:`windows` and :func:`windowed_probabilities`.
+"""
 from __future__ import annotations
 
-from collections.abc import Sequence
+import warnings
+from collections.abc import Callable, Sequence
 from contextlib import nullcontext
 from pathlib import Path
 
 import numpy as np
 
-PRECISIONS = ("fp32", "bf16")
+PRECISIONS = ("fp32", "bf16", "int8")
 
 
 def windows(ids: list[int], body_length: int, stride: int) -> list[list[int]]:
@@ -19,17 +24,70 @@ def windows(ids: list[int], body_length: int, stride: int) -> list[list[int]]:
     return [ids[s : s + body_length] for s in starts]
 
 
+def windowed_probabilities(encoded: Sequence[list[int]], body_length: int, stride: int, cls_id: int,
+                           sep_id: int, batch_size: int, num_labels: int,
+                           score_batch: Callable[[list[list[int]]], np.ndarray]) -> np.ndarray:
+    """Per-text probabilities (n, num_labels): the maximum over each text's windows.
+
+    ``encoded`` holds token ids without special tokens; every window gets ``[CLS]`` and ``[SEP]``.
+    Windows are sorted by length before batching so that padding is small; ``score_batch`` turns a
+    list of id lists into their probabilities (len, num_labels).
+    """
+    owner, pieces = [], []
+    for index, ids in enumerate(encoded):
+        for piece in windows(ids, body_length, stride):
+            owner.append(index)
+            pieces.append([cls_id, *piece, sep_id])
+    order = np.argsort([len(p) for p in pieces], kind="stable")
+    window_probs = np.zeros((len(pieces), num_labels), dtype=np.float32)
+    for start in range(0, len(order), batch_size):
+        batch = order[start : start + batch_size]
+        window_probs[batch] = score_batch([pieces[i] for i in batch])
+    probs = np.zeros((len(encoded), num_labels), dtype=np.float32)
+    np.maximum.at(probs, np.asarray(owner, dtype=int), window_probs)
+    return probs
+
+
+def pad(sequences: list[list[int]], pad_id: int) -> tuple[np.ndarray, np.ndarray]:
+    """``(input_ids, attention_mask)``, int64 arrays padded on the right to the longest sequence."""
+    width = max(len(s) for s in sequences)
+    input_ids = np.full((len(sequences), width), pad_id, dtype=np.int64)
+    attention = np.zeros((len(sequences), width), dtype=np.int64)
+    for row, seq in enumerate(sequences):
+        input_ids[row, : len(seq)] = seq
+        attention[row, : len(seq)] = 1
+    return input_ids, attention
+
+
+def quantize_int8(model):
+    """Dynamic int8 quantisation of every ``nn.Linear``: int8 weights, activations quantised per batch.
+
+    ``torch.ao.quantization.quantize_dynamic`` still works in torch 2.13 but warns that it moves to
+    torchao; torchao's CPU path needs ``torch.compile`` to be fast, so the warning is silenced here.
+    """
+    import torch
+    from torch.ao.quantization import quantize_dynamic
+
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", category=DeprecationWarning, module=r"torch\.ao")
+        warnings.filterwarnings("ignore", message=r".*torch\.ao\.quantization is deprecated")
+        warnings.filterwarnings("ignore", message=r".*quantize_per_tensor.*deprecated")
+        return quantize_dynamic(model, {torch.nn.Linear}, dtype=torch.qint8)
+
+
 class TransformerScorer:
     """Sigmoid outputs of ``AutoModelForSequenceClassification``, max-combined over a text's windows.
 
-    Batches are formed from windows sorted by length so that padding is small.
+    ``precision``: ``fp32``; ``bf16`` (autocast); ``int8`` (dynamic quantisation of the Linear layers).
     """
 
     def __init__(self, model, tokenizer, max_length: int, stride: int, batch_size: int = 32,
                  precision: str = "fp32"):
         if precision not in PRECISIONS:
             raise ValueError(f"precision {precision!r} is not one of {PRECISIONS}")
-        self.model, self.tokenizer = model.eval(), tokenizer
+        model = model.eval()
+        self.model = quantize_int8(model) if precision == "int8" else model
+        self.tokenizer = tokenizer
         self.body_length, self.stride = max_length - 2, stride
         self.batch_size, self.precision = batch_size, precision
 
@@ -47,33 +105,16 @@ class TransformerScorer:
         import torch
 
         encoded = self.tokenizer(list(texts), add_special_tokens=False)["input_ids"]
-        owner, pieces = [], []
-        for index, ids in enumerate(encoded):
-            for piece in windows(ids, self.body_length, self.stride):
-                owner.append(index)
-                pieces.append([self.tokenizer.cls_token_id, *piece, self.tokenizer.sep_token_id])
-        order = np.argsort([len(p) for p in pieces], kind="stable")
-        window_probs = np.zeros((len(pieces), self.model.config.num_labels), dtype=np.float32)
         autocast = (torch.autocast("cpu", dtype=torch.bfloat16) if self.precision == "bf16"
                     else nullcontext())
+
+        def score_batch(pieces: list[list[int]]) -> np.ndarray:
+            input_ids, attention = pad(pieces, self.tokenizer.pad_token_id)
+            logits = self.model(input_ids=torch.from_numpy(input_ids),
+                                attention_mask=torch.from_numpy(attention)).logits
+            return torch.sigmoid(logits.float()).numpy()
+
         with torch.inference_mode(), autocast:
-            for start in range(0, len(order), self.batch_size):
-                batch = order[start : start + self.batch_size]
-                input_ids, attention = _pad([pieces[i] for i in batch], self.tokenizer.pad_token_id)
-                logits = self.model(input_ids=input_ids, attention_mask=attention).logits
-                window_probs[batch] = torch.sigmoid(logits.float()).numpy()
-        probs = np.zeros((len(encoded), window_probs.shape[1]), dtype=np.float32)
-        np.maximum.at(probs, np.asarray(owner, dtype=int), window_probs)
-        return probs
-
-
-def _pad(sequences: list[list[int]], pad_id: int):
-    import torch
-
-    width = max(len(s) for s in sequences)
-    input_ids = torch.full((len(sequences), width), pad_id, dtype=torch.long)
-    attention = torch.zeros((len(sequences), width), dtype=torch.long)
-    for row, seq in enumerate(sequences):
-        input_ids[row, : len(seq)] = torch.tensor(seq, dtype=torch.long)
-        attention[row, : len(seq)] = 1
-    return input_ids, attention
+            return windowed_probabilities(encoded, self.body_length, self.stride, self.tokenizer.cls_token_id,
+                                          self.tokenizer.sep_token_id, self.batch_size,
+                                          self.model.config.num_labels, score_batch)
