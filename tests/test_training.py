@@ -5,12 +5,14 @@ import pytest
 
 from inference.classifier import PROB_COLUMNS, Classifier
 from inference.labels import VIOLATIONS
+from inference.modeldir import read_heldout
+from inference.records import load_labelled
 from inference.transformer import windows
 from training.base_model import BaseModelNotFound, load_base_model
 from training.config import ConfigError, ModelConfig, load_config
 from training.metrics import multilabel_metrics, tune_threshold
 
-from .conftest import CONFIGS, MINI
+from .conftest import CONFIGS, FIXTURES, MINI
 
 TEXTS = ["再不还钱就把你欠钱的事发到你通讯录每个人", "您好，请问是张先生本人吗？", "你個廢柴，欠錢唔還"]
 
@@ -59,9 +61,13 @@ def test_single_string_and_empty_list(baseline_model):
 
 def test_baseline_is_stored_without_pickle_and_learns(baseline_model):
     model_dir, metrics = baseline_model
-    assert {p.suffix for p in model_dir.iterdir()} <= {".json", ".safetensors", ".yaml", ".md"}
+    assert {p.suffix for p in model_dir.iterdir()} <= {".json", ".safetensors", ".yaml", ".md", ".csv"}
     assert metrics["training"]["train_seconds"] < 60
     assert metrics["dev"]["any_violation"]["f1"] > 0.6  # far above the 0.0 of an untrained model
+    ids, truth, probs = read_heldout(model_dir)  # the test split's truth and probabilities, for prevalence
+    assert len(ids) == metrics["test"]["n"] == len(truth)
+    np.testing.assert_allclose(probs, Classifier.load(model_dir).predict_proba(
+        [r.text for r in load_labelled(FIXTURES / "mini_test.jsonl")]), atol=1e-6)
     stored = json.loads((model_dir / "thresholds.json").read_text())
     assert set(stored) == set(VIOLATIONS) and all(0 < v < 1 for v in stored.values())
 

@@ -13,8 +13,15 @@ SUBCOMMANDS = {
     "validate": ("training.validate", "check labelled data files and print their distributions"),
     "split": ("training.splits", "build data/splits from the authored batches"),
     "agreement": ("training.agreement", "draw a sample for a second annotator and compute Cohen's kappa"),
+    "apply-review": ("training.review", "apply adjudicated label/text changes to the authored batches"),
     "train": ("training.train", "train a model directory from a YAML config"),
+    "score": ("inference.score_cli", "score utterance tables (CSV/TSV/JSONL/Parquet); per-call summary"),
     "evaluate": ("training.evaluate", "evaluate a model directory: metrics with CIs, slices, robustness, report"),
+    "prevalence": ("training.prevalence_cli", "share of utterances and calls with each violation, error-corrected, with CIs"),
+    "prevalence-sim": ("training.prevalence_sim", "simulate corpora of known prevalence: bias and CI coverage of each method"),
+    "export": ("inference.export", "export a model directory to ONNX (optionally int8) for fast CPU scoring"),
+    "make-shaped-model": ("training.make_shaped_model",
+                          "build an UNTRAINED bert-base/rbt3-shaped model, for speed measurement only"),
 }
 
 

@@ -1,14 +1,19 @@
 """Point metrics for multi-label predictions (scikit-learn underneath).
 
-Arrays are (n, 4) in ``VIOLATIONS`` order: ``y_true`` and ``y_pred`` 0/1, ``probs`` in [0, 1].
+Also calibration (reliability bins, expected calibration error) and the true-vs-predicted label
+co-occurrence table. Arrays are (n, 4) in ``VIOLATIONS`` order: ``y_true`` and ``y_pred`` 0/1,
+``probs`` in [0, 1].
 """
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 from sklearn.metrics import (accuracy_score, average_precision_score, confusion_matrix,
                              precision_recall_curve, precision_recall_fscore_support, roc_auc_score)
 
-from inference.labels import VIOLATIONS
+from inference.labels import COMPLIANT, VIOLATIONS
+
+CALIBRATION_BINS = 10
 
 
 def binary_metrics(truth: np.ndarray, pred: np.ndarray, score: np.ndarray | None = None) -> dict:
@@ -62,3 +67,35 @@ def tune_threshold(truth: np.ndarray, score: np.ndarray, default: float = 0.5) -
 
 def tune_thresholds(y_true: np.ndarray, probs: np.ndarray) -> dict[str, float]:
     return {label: tune_threshold(np.asarray(y_true)[:, k], probs[:, k]) for k, label in enumerate(VIOLATIONS)}
+
+
+def with_compliant(matrix) -> np.ndarray:
+    """(n, 4) booleans -> (n, 5): the violations and a ``compliant`` column (no violation)."""
+    matrix = np.asarray(matrix, dtype=bool)
+    return np.column_stack([matrix, ~matrix.any(axis=1)])
+
+
+def cooccurrence(truth, decisions) -> pd.DataFrame:
+    """5x5 counts over rows of (true label, predicted label) pairs, each of a row's true labels (or
+    compliant) with each of its predicted labels (or compliant). Index: true; columns: predicted."""
+    counts = with_compliant(truth).T.astype(int) @ with_compliant(decisions).astype(int)
+    return pd.DataFrame(counts, index=[*VIOLATIONS, COMPLIANT], columns=[*VIOLATIONS, COMPLIANT])
+
+
+def reliability_bins(truth, prob, n_bins: int = CALIBRATION_BINS) -> list[dict]:
+    """Equal-width probability bins (the last one closed): count, mean probability, share positive."""
+    truth, prob = np.asarray(truth, dtype=float), np.asarray(prob, dtype=float)
+    index = np.clip(np.floor(prob * n_bins).astype(int), 0, n_bins - 1)
+    bins = []
+    for b in range(n_bins):
+        inside = index == b
+        bins.append({"low": b / n_bins, "high": (b + 1) / n_bins, "count": int(inside.sum()),
+                     "mean_prob": float(prob[inside].mean()) if inside.any() else None,
+                     "positive_rate": float(truth[inside].mean()) if inside.any() else None})
+    return bins
+
+
+def expected_calibration_error(truth, prob, n_bins: int = CALIBRATION_BINS) -> float:
+    """Sum over bins of (rows in bin / rows) * |share positive - mean probability|."""
+    bins, n = reliability_bins(truth, prob, n_bins), len(prob)
+    return float(sum(b["count"] / n * abs(b["positive_rate"] - b["mean_prob"]) for b in bins if b["count"]))
