@@ -57,7 +57,7 @@ class TrainingConfig:
     early_stopping_patience: int = 2
     pos_weight: bool = False  # weight positives per label by negatives/positives in train
     precision: str = "auto"  # "auto", "fp32", "bf16" or "fp16" (fp16 on GPU only)
-    augment: bool = False  # add augmented copies of train rows (training/augment.py)
+    augment: bool = False  # add augmented copies of train rows (training/perturb.py)
     max_steps: int = -1  # > 0 stops early; for smoke runs
 
 
