@@ -158,6 +158,23 @@ def _records_with_nulls(frame: pd.DataFrame):
         yield {k: (None if isinstance(v, float) and v != v else v) for k, v in record.items()}
 
 
+def _unified_schema(schemas):
+    """One schema for all parts: a column that is all null in one part (no flagged row, a key absent
+    from some JSONL rows) takes the type seen elsewhere; a column whose type differs between parts or
+    files (a turn number in one input, text in another) becomes a string."""
+    import pyarrow as pa
+
+    types: dict = {}
+    for schema in schemas:
+        for field in schema:
+            known = types.get(field.name)
+            if known is None or pa.types.is_null(known):
+                types[field.name] = field.type
+            elif not pa.types.is_null(field.type) and field.type != known:
+                types[field.name] = pa.string()
+    return pa.schema(list(types.items()))
+
+
 def assemble(parts: list[Path], columns: list[str], output: Path, kind: str) -> None:
     """Concatenate parts into ``output`` through a temporary file and an atomic rename."""
     tmp = output.with_name(output.name + ".tmp")
@@ -165,11 +182,8 @@ def assemble(parts: list[Path], columns: list[str], output: Path, kind: str) -> 
         import pyarrow as pa
         import pyarrow.parquet as pq
 
-        # A column that is all null in one part (no flagged row, a key absent from some JSONL rows)
-        # has type null there: unify the parts' schemas, promoting null to the type seen elsewhere.
         schemas = [pq.read_schema(part).remove_metadata() for part in parts]
-        schema = (pa.unify_schemas(schemas, promote_options="permissive") if schemas
-                  else pa.schema([(c, pa.string()) for c in columns]))
+        schema = _unified_schema(schemas) if schemas else pa.schema([(c, pa.string()) for c in columns])
         with pq.ParquetWriter(tmp, schema) as writer:
             for part in parts:
                 writer.write_table(pq.read_table(part).cast(schema))
