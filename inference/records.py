@@ -7,11 +7,11 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from .labels import COMPLIANT, SCRIPTS, SPEAKERS, STYLES, unknown_labels
+from .tables import jsonl_records
 from .textio import resolve_encoding
 
 REQUIRED_FIELDS = ("id", "text", "labels", "speaker", "style", "script")
@@ -58,7 +58,7 @@ def read_labelled(path: str | Path, encoding: str | None = None) -> tuple[list[L
     if path.suffix.lower() == ".csv":
         raw_rows = _csv_records(text)
     elif path.suffix.lower() in (".jsonl", ".json"):
-        raw_rows = _jsonl_records(text)
+        raw_rows = jsonl_records(io.StringIO(text))
     else:
         return [], [RowError(str(path), 0, "file", "unsupported extension; use .jsonl or .csv")]
     rows, errors = [], []
@@ -83,21 +83,6 @@ def load_labelled(*paths: str | Path, encoding: str | None = None) -> list[Label
     if errors:
         raise LabelledDataError(errors)
     return rows
-
-
-def _jsonl_records(text: str):
-    for number, line in enumerate(text.splitlines(), start=1):
-        if not line.strip():
-            continue
-        try:
-            record = json.loads(line)
-        except json.JSONDecodeError as exc:
-            yield number, None, f"invalid JSON ({exc.msg} at column {exc.colno})"
-            continue
-        if not isinstance(record, dict):
-            yield number, None, "expected a JSON object"
-            continue
-        yield number, record, None
 
 
 def _csv_records(text: str):

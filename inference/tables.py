@@ -80,7 +80,7 @@ def iter_chunks(path: Path, columns: list[str], chunk_rows: int, encoding: str |
         yield from _parquet_chunks(path, columns, chunk_rows)
         return
     with open(path, newline="", encoding=resolve_encoding(path, encoding)) as handle:
-        records = _jsonl_records(handle) if kind == "jsonl" else _csv_records(handle, "\t" if kind == "tsv" else ",")
+        records = jsonl_records(handle) if kind == "jsonl" else _csv_records(handle, "\t" if kind == "tsv" else ",")
         rows, lines, malformed = [], [], []
         for line, record, problem in records:
             rows.append(record if record is not None else {})
@@ -105,14 +105,18 @@ def _csv_records(handle, delimiter: str):
             yield reader.line_num, dict(zip(header, fields)), None
 
 
-def _jsonl_records(handle):
-    for number, line in enumerate(handle, start=1):
+def jsonl_records(lines):
+    """``(line number, object or None, problem or None)`` for each non-blank line of a JSONL stream.
+
+    Iterate a file (or ``io.StringIO``), not ``str.splitlines()``, which also splits at U+2028 that
+    JSON strings may hold unescaped."""
+    for number, line in enumerate(lines, start=1):
         if not line.strip():
             continue
         try:
             record = json.loads(line)
         except json.JSONDecodeError as exc:
-            yield number, None, f"invalid JSON ({exc.msg})"
+            yield number, None, f"invalid JSON ({exc.msg} at column {exc.colno})"
             continue
         if isinstance(record, dict):
             yield number, record, None
@@ -166,12 +170,12 @@ def _unified_schema(schemas):
 
     types: dict = {}
     for schema in schemas:
-        for field in schema:
-            known = types.get(field.name)
+        for column in schema:
+            known = types.get(column.name)
             if known is None or pa.types.is_null(known):
-                types[field.name] = field.type
-            elif not pa.types.is_null(field.type) and field.type != known:
-                types[field.name] = pa.string()
+                types[column.name] = column.type
+            elif not pa.types.is_null(column.type) and column.type != known:
+                types[column.name] = pa.string()
     return pa.schema(list(types.items()))
 
 

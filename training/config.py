@@ -6,7 +6,6 @@ Unknown keys, wrong types and missing files are errors that name the key, e.g.
 from __future__ import annotations
 
 import dataclasses
-import types
 import typing
 from dataclasses import dataclass, field
 from pathlib import Path

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from inference.labels import COMPLIANT, SCRIPTS, SPEAKERS, STYLES, VIOLATIONS, combination_key
-from inference.records import LabelledRow, RowError, read_labelled
+from inference.records import LabelledRow, read_labelled
 from inference.textio import EncodingError
 
 from .neardup import NEAR_DUPLICATE_JACCARD, exact_duplicate_groups, near_duplicate_pairs
