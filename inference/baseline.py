@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
+from scipy.special import expit  # overflow-safe sigmoid
 from safetensors.numpy import load_file, save_file
 from sklearn.feature_extraction.text import TfidfVectorizer
 
@@ -23,7 +24,7 @@ class TfidfScorer:
 
     def probabilities(self, texts: Sequence[str]) -> np.ndarray:
         scores = self.vectorizer.transform(list(texts)) @ self.coef.T + self.intercept
-        return (1.0 / (1.0 + np.exp(-scores))).astype(np.float32)
+        return expit(np.asarray(scores)).astype(np.float32)
 
     def save(self, model_dir: Path) -> None:
         settings = {k: self.vectorizer.get_params()[k] for k in VECTORIZER_SETTINGS}

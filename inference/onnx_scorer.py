@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
+from scipy.special import expit  # overflow-safe sigmoid
 
 from .modeldir import ModelDirectoryError
 from .transformer import pad, windowed_probabilities
@@ -91,7 +92,7 @@ class OnnxScorer:
         def score_batch(pieces: list[list[int]]) -> np.ndarray:
             input_ids, attention = pad(pieces, self.special_ids["pad_token"])
             logits = self.session.run(None, {"input_ids": input_ids, "attention_mask": attention})[0]
-            return 1.0 / (1.0 + np.exp(-logits.astype(np.float32)))
+            return expit(logits.astype(np.float32))
 
         return windowed_probabilities(self.token_ids(texts), self.body_length, self.stride,
                                       self.special_ids["cls_token"], self.special_ids["sep_token"],

@@ -41,6 +41,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+from scipy.special import expit  # overflow-safe sigmoid
 
 from .labels import VIOLATIONS
 
@@ -103,7 +104,7 @@ def platt(weights: np.ndarray, x: np.ndarray, truth: np.ndarray, iterations: int
     target = np.where(truth, ((n_pos + 1) / (n_pos + 2))[:, None], (1 / (n_neg + 2))[:, None])
     slope, intercept = np.ones(len(weights)), np.zeros(len(weights))
     for _ in range(iterations):
-        p = 1 / (1 + np.exp(-(slope[:, None] * x + intercept[:, None])))
+        p = expit(slope[:, None] * x + intercept[:, None])
         r, h = weights * (p - target), weights * p * (1 - p) + 1e-12
         g1, g0 = r @ x, r.sum(axis=1)
         h11, h10, h00 = h @ (x * x), h @ x, h.sum(axis=1)
@@ -119,7 +120,7 @@ def platt(weights: np.ndarray, x: np.ndarray, truth: np.ndarray, iterations: int
 def calibrate(rates: Rates, score) -> np.ndarray:
     """(B, n): the probabilities ``score`` recalibrated with each replicate's Platt fit."""
     z = rates.slope[:, None] * _logit(np.asarray(score, dtype=float)) + rates.intercept[:, None]
-    return 1 / (1 + np.exp(-z))
+    return expit(z)
 
 
 def clip(raw: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

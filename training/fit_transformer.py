@@ -6,6 +6,7 @@ import shutil
 from pathlib import Path
 
 import numpy as np
+from scipy.special import expit  # overflow-safe sigmoid
 
 from inference.labels import to_multi_hot
 from inference.normalize import normalize
@@ -86,7 +87,7 @@ def _epoch_summary_callback():
 
 def _compute_metrics(eval_prediction):
     logits, labels = eval_prediction
-    probs = 1 / (1 + np.exp(-logits))
+    probs = expit(logits)
     metrics = multilabel_metrics(labels.astype(int), (probs >= 0.5).astype(int), probs)
     return {"macro_f1": metrics["macro_f1"], "any_f1": metrics["any_violation"]["f1"]}
 
