@@ -10,8 +10,8 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
-from scipy.special import expit  # overflow-safe sigmoid
 from safetensors.numpy import load_file, save_file
+from scipy.special import expit  # overflow-safe sigmoid
 from sklearn.feature_extraction.text import TfidfVectorizer
 
 VECTORIZER_FILE, WEIGHTS_FILE = "baseline.json", "baseline.safetensors"
@@ -35,7 +35,7 @@ class TfidfScorer:
                    "intercept": self.intercept.astype(np.float64)}, str(model_dir / WEIGHTS_FILE))
 
     @classmethod
-    def load(cls, model_dir: Path) -> "TfidfScorer":
+    def load(cls, model_dir: Path) -> TfidfScorer:
         stored = json.loads((model_dir / VECTORIZER_FILE).read_text(encoding="utf-8"))
         settings = dict(stored["settings"], ngram_range=tuple(stored["settings"]["ngram_range"]))
         arrays = load_file(str(model_dir / WEIGHTS_FILE))

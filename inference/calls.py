@@ -26,7 +26,7 @@ class CallSummary:
     first_flagged: dict = field(default_factory=lambda: {v: None for v in VIOLATIONS})  # (order, turn)
     evidence: dict = field(default_factory=lambda: {v: [] for v in VIOLATIONS})  # [(prob, order, turn, text)]
 
-    def merge(self, other: "CallSummary") -> None:
+    def merge(self, other: CallSummary) -> None:
         self.utterances += other.utterances
         self.scored += other.scored
         for v in VIOLATIONS:
@@ -42,7 +42,7 @@ class CallSummary:
                 "flagged": self.flagged, "first_flagged": self.first_flagged, "evidence": self.evidence}
 
     @classmethod
-    def from_dict(cls, data: dict) -> "CallSummary":
+    def from_dict(cls, data: dict) -> CallSummary:
         return cls(data["utterances"], data["scored"], data["max_prob"], data["flagged"],
                    {v: tuple(f) if f else None for v, f in data["first_flagged"].items()},
                    {v: [tuple(e) for e in items] for v, items in data["evidence"].items()})

@@ -5,7 +5,7 @@ Writes ``model.onnx`` (fp32) into the model directory and, with ``--int8``, ``mo
 ``input_ids`` and ``attention_mask`` (int64, dynamic batch and sequence axes) and return ``logits``.
 After export the ONNX logits are compared with torch's on sample texts; an fp32 export that differs
 by more than 1e-3 is deleted and the command fails. Score with
-``Classifier.load(DIR, backend="onnx", precision="fp32" | "int8")``.
+``Classifier.from_pretrained(DIR, backend="onnx", precision="fp32" | "int8")``.
 
 The exporter is ``torch.onnx.export(dynamo=True)`` (torch.export based; needs ``onnxscript``): the
 TorchScript exporter (``dynamo=False``) gives the same graph speed but is deprecated in torch 2.9+.

@@ -1,7 +1,7 @@
 """The label set: the single source every other module takes its labels from."""
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 
 VIOLATIONS: tuple[str, ...] = ("threat", "insult", "deception", "privacy")
 COMPLIANT = "compliant"
@@ -21,9 +21,17 @@ def to_multi_hot(labels: Iterable[str]) -> list[int]:
     return [int(v in present) for v in VIOLATIONS]
 
 
-def from_multi_hot(row: Sequence[int | bool]) -> list[str]:
-    """Inverse of :func:`to_multi_hot`."""
-    return [v for v, on in zip(VIOLATIONS, row) if on]
+def labels_to_text(labels: Iterable[str]) -> str:
+    """How a label list is written in CSV and reports: ``threat|privacy``, ``compliant`` when empty."""
+    present = set(labels)
+    return "|".join(v for v in VIOLATIONS if v in present) or COMPLIANT
+
+
+def labels_from_text(text: str) -> list[str]:
+    """Inverse of :func:`labels_to_text` (``""`` also reads as compliant); unknown names are kept
+    for the caller to report."""
+    text = text.strip()
+    return [] if text in ("", COMPLIANT) else [part.strip() for part in text.split("|")]
 
 
 def combination_key(labels: Iterable[str]) -> str:

@@ -10,18 +10,23 @@ A transformer model directory is a standard Hugging Face directory (``config.jso
 """
 from __future__ import annotations
 
+import hashlib
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from .labels import VIOLATIONS
 from .normalize import NormalizationConfig
+from .textio import sha256_of, write_atomic
 
 METADATA_FILE = "collectguard.json"
 THRESHOLDS_FILE = "thresholds.json"
 METRICS_FILE = "metrics.json"
 HELDOUT_FILE = "heldout_predictions.csv"  # test-split truth and probabilities: error rates for prevalence
 TRANSFORMER, TFIDF_LOGREG = "transformer", "tfidf-logreg"
+# every file whose content changes what a model directory outputs (those of its kind that exist)
+BEHAVIOUR_FILES = (METADATA_FILE, THRESHOLDS_FILE, "config.json", "model.safetensors", "tokenizer.json",
+                   "vocab.txt", "baseline.json", "baseline.safetensors")
 
 
 class ModelDirectoryError(ValueError):
@@ -43,7 +48,7 @@ class ModelMetadata:
                 "code_version": self.code_version}
 
     @classmethod
-    def from_dict(cls, data: dict) -> "ModelMetadata":
+    def from_dict(cls, data: dict) -> ModelMetadata:
         return cls(kind=data["kind"], labels=list(data["labels"]),
                    normalization=NormalizationConfig(**data.get("normalization", {})),
                    max_length=data.get("max_length", 128), window_stride=data.get("window_stride", 64),
@@ -51,30 +56,67 @@ class ModelMetadata:
 
 
 def write_json(path: Path, data) -> None:
-    path.write_text(json.dumps(data, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+    write_atomic(path, json.dumps(data, ensure_ascii=False, indent=2) + "\n")
 
 
 def read_json(model_dir: Path, name: str) -> dict:
+    """``model_dir/name`` parsed; a missing or corrupt file is a :class:`ModelDirectoryError` naming it."""
     path = Path(model_dir) / name
     if not path.is_file():
         raise ModelDirectoryError(f"{model_dir}: no {name}; is this a collectguard model directory "
                                   "(written by `collectguard train`)?")
-    return json.loads(path.read_text(encoding="utf-8"))
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise ModelDirectoryError(f"{path}: not valid JSON ({exc})") from None
+    if not isinstance(data, dict):
+        raise ModelDirectoryError(f"{path}: expected a JSON object")
+    return data
 
 
 def read_metadata(model_dir: Path) -> ModelMetadata:
-    metadata = ModelMetadata.from_dict(read_json(model_dir, METADATA_FILE))
+    data = read_json(model_dir, METADATA_FILE)
+    try:
+        metadata = ModelMetadata.from_dict(data)
+    except (KeyError, TypeError) as exc:
+        raise ModelDirectoryError(f"{Path(model_dir) / METADATA_FILE}: missing or wrong field ({exc})") from None
     if metadata.labels != list(VIOLATIONS):
         raise ModelDirectoryError(f"{model_dir}: labels {metadata.labels} differ from {list(VIOLATIONS)}")
     return metadata
 
 
-def read_thresholds(model_dir: Path) -> dict[str, float]:
-    thresholds = read_json(model_dir, THRESHOLDS_FILE)
+def check_thresholds(thresholds: dict, where: str) -> None:
+    """Every violation has a threshold, a number in [0, 1]; else a :class:`ModelDirectoryError`."""
     missing = [label for label in VIOLATIONS if label not in thresholds]
     if missing:
-        raise ModelDirectoryError(f"{model_dir}/{THRESHOLDS_FILE}: no threshold for {missing}")
+        raise ModelDirectoryError(f"{where}: no threshold for {missing}")
+    for label in VIOLATIONS:
+        value = thresholds[label]
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= 1:
+            raise ModelDirectoryError(f"{where}: {label}: threshold {value!r} is not a number in [0, 1]")
+
+
+def read_thresholds(model_dir: Path) -> dict[str, float]:
+    thresholds = read_json(model_dir, THRESHOLDS_FILE)
+    check_thresholds(thresholds, str(Path(model_dir) / THRESHOLDS_FILE))
     return {label: float(thresholds[label]) for label in VIOLATIONS}
+
+
+def write_model_files(model_dir: Path, metadata: ModelMetadata, thresholds: dict[str, float]) -> None:
+    """``collectguard.json`` and ``thresholds.json``: what makes a weights directory a collectguard model."""
+    write_json(Path(model_dir) / METADATA_FILE, metadata.to_dict())
+    write_json(Path(model_dir) / THRESHOLDS_FILE, thresholds)
+
+
+def model_fingerprint(model_dir: Path, files: tuple[str, ...] = BEHAVIOUR_FILES) -> str:
+    """SHA-256 over the files that decide a model's outputs (weights, tokenizer, thresholds,
+    normalisation): two directories with the same fingerprint score every text the same."""
+    digest = hashlib.sha256()
+    for name in files:
+        path = Path(model_dir) / name
+        if path.is_file():
+            digest.update(f"{name}:{sha256_of(path)}\n".encode())
+    return digest.hexdigest()
 
 
 def write_heldout(model_dir: Path, ids, truth, probs) -> None:

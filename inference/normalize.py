@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from functools import lru_cache
 
 # Placeholders are plain Chinese words so that any Chinese vocabulary tokenises them.
@@ -32,8 +32,8 @@ _SPACE_RE = re.compile(r"\s+")
 class NormalizationConfig:
     """Which optional steps run; NFKC, control-character removal and whitespace are always on."""
 
-    to_simplified: bool = True
-    mask_pii: bool = True
+    to_simplified: bool = field(default=True, metadata={"help": "traditional to simplified characters (OpenCC t2s)"})
+    mask_pii: bool = field(default=True, metadata={"help": "replace phone, ID, card numbers and e-mails by placeholders"})
 
     def to_dict(self) -> dict:
         return asdict(self)

@@ -65,7 +65,7 @@ class OnnxScorer:
 
     @classmethod
     def load(cls, model_dir: str | Path, max_length: int, stride: int, batch_size: int = 32,
-             precision: str = "fp32") -> "OnnxScorer":
+             precision: str = "fp32") -> OnnxScorer:
         import onnxruntime
         from tokenizers import Tokenizer
 
@@ -83,6 +83,10 @@ class OnnxScorer:
         session = onnxruntime.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
         return cls(session, tokenizer, special_token_ids(model_dir, tokenizer), max_length, stride,
                    batch_size=batch_size, precision=precision)
+
+    def save(self, model_dir: Path) -> None:
+        raise ValueError("an ONNX-backed Classifier cannot be saved: save from the torch backend, then "
+                         "`collectguard export`")
 
     def token_ids(self, texts: Sequence[str]) -> list[list[int]]:
         """Token ids of each text, without special tokens."""

@@ -7,14 +7,16 @@ from __future__ import annotations
 
 import csv
 import io
-from dataclasses import dataclass, field
+from collections import Counter
+from dataclasses import dataclass
 from pathlib import Path
 
-from .labels import COMPLIANT, SCRIPTS, SPEAKERS, STYLES, unknown_labels
+from .labels import SCRIPTS, SPEAKERS, STYLES, labels_from_text, unknown_labels
 from .tables import jsonl_records
 from .textio import resolve_encoding
 
 REQUIRED_FIELDS = ("id", "text", "labels", "speaker", "style", "script")
+AUTHORED = "authored"
 
 
 @dataclass(frozen=True)
@@ -26,8 +28,8 @@ class LabelledRow:
     style: str
     script: str
     note: str = ""
-    source: str = ""  # "path:line", for messages
-    extra: dict = field(default_factory=dict, compare=False)  # columns beyond the schema
+    source: str = "authored"  # where the text comes from: authored for this project, or a corpus name
+    origin: str = ""  # "path:line", for messages
 
 
 @dataclass(frozen=True)
@@ -61,16 +63,32 @@ def read_labelled(path: str | Path, encoding: str | None = None) -> tuple[list[L
         raw_rows = jsonl_records(io.StringIO(text))
     else:
         return [], [RowError(str(path), 0, "file", "unsupported extension; use .jsonl or .csv")]
-    rows, errors = [], []
+    rows, errors, records = [], [], 0
     for line, record, parse_error in raw_rows:
+        records += 1
         if parse_error:
-            errors.append(RowError(str(path), line, "line", parse_error))
+            errors.append(RowError(str(path), line, "line", parse_error[1]))
             continue
         row, row_errors = _to_row(record, f"{path}:{line}")
         errors.extend(RowError(str(path), line, f, m) for f, m in row_errors)
         if row is not None:
             rows.append(row)
-    return rows, errors
+    if records == 0:
+        errors.append(RowError(str(path), 0, "file", "no rows (an empty or header-only file)"))
+    return rows, _collapse_missing(errors, records)
+
+
+def _collapse_missing(errors: list[RowError], records: int) -> list[RowError]:
+    """One error per field that is missing from every row (a column the file lacks), instead of
+    one per row."""
+    missing = Counter(e.field for e in errors if e.message == "missing")
+    absent = {name for name, count in missing.items() if count == records and records > 1}
+    if not absent:
+        return errors
+    kept = [e for e in errors if not (e.message == "missing" and e.field in absent)]
+    first = {e.field: e for e in errors if e.message == "missing" and e.field in absent}
+    return [RowError(first[name].path, first[name].line, name, f"missing in all {records} rows (no such column)")
+            for name in sorted(absent)] + kept
 
 
 def load_labelled(*paths: str | Path, encoding: str | None = None) -> list[LabelledRow]:
@@ -90,44 +108,41 @@ def _csv_records(text: str):
     for record in reader:
         line = reader.line_num
         if None in record:
-            yield line, None, "more fields than the header has"
+            yield line, None, ("malformed", "more fields than the header has")
             continue
-        labels = (record.get("labels") or "").strip()
-        if "labels" in record:
-            record["labels"] = [] if labels in ("", COMPLIANT) else [p.strip() for p in labels.split("|")]
+        if record.get("labels") is not None:
+            record["labels"] = labels_from_text(record["labels"])
         yield line, record, None
 
 
-def _to_row(record: dict, source: str) -> tuple[LabelledRow | None, list[tuple[str, str]]]:
+def _to_row(record: dict, origin: str) -> tuple[LabelledRow | None, list[tuple[str, str]]]:
+    """The row, or None and every problem of the record (all fields are checked in one pass)."""
     errors = [(name, "missing") for name in REQUIRED_FIELDS if record.get(name) is None]
-    if errors:
-        return None, errors
-    text, labels = record["text"], record["labels"]
-    if not isinstance(text, str):
+    text, labels = record.get("text"), record.get("labels")
+    if text is not None and not isinstance(text, str):
         errors.append(("text", f"expected a string, got {type(text).__name__}"))
-    elif not text.strip():
+    elif isinstance(text, str) and not text.strip():
         errors.append(("text", "empty"))
-    if not isinstance(labels, list) or not all(isinstance(x, str) for x in labels):
+    if labels is not None and (not isinstance(labels, list) or not all(isinstance(x, str) for x in labels)):
         errors.append(("labels", "expected a list of label names ([] for compliant)"))
-    else:
+    elif labels is not None:
         if unknown := unknown_labels(labels):
             errors.append(("labels", f"unknown label(s) {unknown}; known: threat, insult, deception, privacy"))
         if len(set(labels)) != len(labels):
             errors.append(("labels", f"repeated label in {labels}"))
     for name, allowed in (("speaker", SPEAKERS), ("style", STYLES), ("script", SCRIPTS)):
-        if record[name] not in allowed:
+        if record.get(name) is not None and record[name] not in allowed:
             errors.append((name, f"{record[name]!r} is not one of {', '.join(allowed)}"))
-    identifier = record["id"]
-    if not isinstance(identifier, str) or not identifier.strip():
+    identifier = record.get("id")
+    if identifier is not None and (not isinstance(identifier, str) or not identifier.strip()):
         errors.append(("id", "expected a non-empty string"))
-    note = record.get("note") or ""
-    if not isinstance(note, str):
-        errors.append(("note", "expected a string"))
+    for name in ("note", "source"):
+        if not isinstance(record.get(name) or "", str):
+            errors.append((name, "expected a string"))
     if errors:
         return None, errors
-    extra = {k: v for k, v in record.items() if k not in REQUIRED_FIELDS and k != "note"}
-    return LabelledRow(identifier, text, tuple(labels), record["speaker"], record["style"],
-                       record["script"], note, source, extra), []
+    return LabelledRow(identifier, text, tuple(labels), record["speaker"], record["style"], record["script"],
+                       record.get("note") or "", record.get("source") or AUTHORED, origin), []
 
 
 def to_frame(rows: list[LabelledRow]):

@@ -12,6 +12,8 @@ from pathlib import Path
 
 import numpy as np
 
+from .modeldir import ModelDirectoryError
+
 PRECISIONS = ("fp32", "bf16", "int8")
 
 
@@ -82,37 +84,57 @@ class TransformerScorer:
     """
 
     def __init__(self, model, tokenizer, max_length: int, stride: int, batch_size: int = 32,
-                 precision: str = "fp32"):
+                 precision: str = "fp32", device: str = "cpu"):
+        import torch
+
         if precision not in PRECISIONS:
             raise ValueError(f"precision {precision!r} is not one of {PRECISIONS}")
-        model = model.eval()
+        if device == "auto":
+            device = "cuda" if torch.cuda.is_available() else "cpu"
+        if device == "cuda" and not torch.cuda.is_available():
+            raise ValueError("device 'cuda' was asked for but torch sees no GPU; use device 'cpu' or 'auto'")
+        model = model.eval().to(device)
         self.model = quantize_int8(model) if precision == "int8" else model
         self.tokenizer = tokenizer
         self.body_length, self.stride = max_length - 2, stride
-        self.batch_size, self.precision = batch_size, precision
+        self.batch_size, self.precision, self.device = batch_size, precision, device
 
     @classmethod
-    def load(cls, model_dir: Path, max_length: int, stride: int, **options) -> "TransformerScorer":
+    def load(cls, model_dir: Path, max_length: int, stride: int, **options) -> TransformerScorer:
         from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
         # safetensors only and no remote code: loading never unpickles or runs code from the directory.
-        model = AutoModelForSequenceClassification.from_pretrained(
-            model_dir, use_safetensors=True, trust_remote_code=False)
-        tokenizer = AutoTokenizer.from_pretrained(model_dir, trust_remote_code=False)
+        try:
+            model = AutoModelForSequenceClassification.from_pretrained(
+                model_dir, use_safetensors=True, trust_remote_code=False)
+            tokenizer = AutoTokenizer.from_pretrained(model_dir, trust_remote_code=False)
+        except (OSError, ValueError) as exc:  # transformers' errors for missing or corrupt files
+            raise ModelDirectoryError(f"{model_dir}: cannot load the transformer ({exc})") from None
         return cls(model, tokenizer, max_length, stride, **options)
+
+    def save(self, model_dir: Path) -> None:
+        """fp32 safetensors weights and the tokenizer, with ``model_max_length`` set so that
+        ``pipeline(..., truncation=True)`` cuts long texts at the position limit."""
+        import torch
+
+        if self.precision == "int8":
+            raise ValueError("an int8-quantised model cannot be saved; load it in fp32 to save it")
+        self.model.to(torch.float32).save_pretrained(model_dir, safe_serialization=True)
+        self.tokenizer.model_max_length = self.model.config.max_position_embeddings
+        self.tokenizer.save_pretrained(model_dir)
 
     def probabilities(self, texts: Sequence[str]) -> np.ndarray:
         import torch
 
         encoded = self.tokenizer(list(texts), add_special_tokens=False)["input_ids"]
-        autocast = (torch.autocast("cpu", dtype=torch.bfloat16) if self.precision == "bf16"
+        autocast = (torch.autocast(self.device, dtype=torch.bfloat16) if self.precision == "bf16"
                     else nullcontext())
 
         def score_batch(pieces: list[list[int]]) -> np.ndarray:
             input_ids, attention = pad(pieces, self.tokenizer.pad_token_id)
-            logits = self.model(input_ids=torch.from_numpy(input_ids),
-                                attention_mask=torch.from_numpy(attention)).logits
-            return torch.sigmoid(logits.float()).numpy()
+            logits = self.model(input_ids=torch.from_numpy(input_ids).to(self.device),
+                                attention_mask=torch.from_numpy(attention).to(self.device)).logits
+            return torch.sigmoid(logits.float()).cpu().numpy()
 
         with torch.inference_mode(), autocast:
             return windowed_probabilities(encoded, self.body_length, self.stride, self.tokenizer.cls_token_id,

@@ -5,11 +5,11 @@ from collections import Counter
 
 import pytest
 
-from inference.labels import VIOLATIONS
-from inference.records import load_labelled
-from training.paths import SPLITS_DIR
-from training.splits import SPLIT_NAMES
-from training.validate import validate_files
+from collectguard.inference.labels import VIOLATIONS
+from collectguard.inference.records import load_labelled
+from collectguard.training.paths import SPLITS_DIR
+from collectguard.training.splits import SPLIT_NAMES
+from collectguard.training.validate import validate_files
 
 FILES = [SPLITS_DIR / f"{name}.jsonl" for name in SPLIT_NAMES]
 

@@ -5,14 +5,19 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from inference.classifier import Classifier
-from inference.labels import VIOLATIONS, to_multi_hot
-from inference.records import load_labelled
-from training.bootstrap import (bootstrap_cis, metric_samples, paired_bootstrap, resample_counts,
-                                sign_flip_p_value)
-from training.evaluate import false_alarm_rates, length_bucket, main
-from training.metrics import cooccurrence, expected_calibration_error, multilabel_metrics, reliability_bins
-from training.perturb import PERTURBATIONS
+from collectguard.inference.bootstrap import (
+    bootstrap_cis,
+    metric_samples,
+    paired_bootstrap,
+    resample_counts,
+    sign_flip_p_value,
+)
+from collectguard.inference.classifier import Classifier
+from collectguard.inference.labels import VIOLATIONS, to_multi_hot
+from collectguard.inference.records import load_labelled
+from collectguard.training.evaluate import false_alarm_rates, length_bucket, main
+from collectguard.training.metrics import cooccurrence, expected_calibration_error, multilabel_metrics, reliability_bins
+from collectguard.training.perturb import PERTURBATIONS
 
 from .conftest import FIXTURES
 
@@ -50,7 +55,7 @@ def shipped(report):
     """Truth and decisions computed here, independently, through the shipping Classifier."""
     _, _, model_dir, _ = report
     rows = load_labelled(*DATA)
-    classifier = Classifier.load(model_dir)
+    classifier = Classifier.from_pretrained(model_dir)
     probs = classifier.predict_proba([r.text for r in rows])
     return rows, np.array([to_multi_hot(r.labels) for r in rows]), classifier.decide(probs), probs
 
@@ -186,7 +191,7 @@ def test_false_alarm_rates_match_hand_count():
 
 def test_false_alarm_section_counts_the_classifier_flags(report):
     _, metrics, model_dir, _ = report
-    classifier = Classifier.load(model_dir)
+    classifier = Classifier.from_pretrained(model_dir)
     safe_texts = [text for label, _, text in FALSE_ALARM_ROWS if label == 0]
     flagged = classifier.decide(classifier.predict_proba(safe_texts)).any(axis=1).sum()
     safe = metrics["false_alarm"]["safe"]

@@ -4,8 +4,8 @@ import shutil
 import numpy as np
 import pytest
 
-from inference.classifier import Classifier
-from inference.modeldir import ModelDirectoryError
+from collectguard.inference.classifier import Classifier
+from collectguard.inference.modeldir import ModelDirectoryError
 
 LONG_TEXT = "您好这里是客服中心请您按时还款" * 20 + "不还钱我们就去你家门口堵你"
 TEXTS = ["再不还钱就把你欠钱的事发到你通讯录每个人", "您好，请问是张先生本人吗？", "你個廢柴，欠錢唔還",
@@ -20,7 +20,7 @@ ONNX_ATOL = 1e-4
 @pytest.fixture(scope="module")
 def exported_model(tiny_model, tmp_path_factory):
     """A copy of the tiny model directory with model.onnx and model.int8.onnx."""
-    from inference.export import export_model_dir
+    from collectguard.inference.export import export_model_dir
 
     model_dir = tmp_path_factory.mktemp("exported") / "model"
     shutil.copytree(tiny_model[0], model_dir)
@@ -30,27 +30,27 @@ def exported_model(tiny_model, tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def fp32_probs(tiny_model):
-    return Classifier.load(tiny_model[0]).predict_proba(TEXTS)
+    return Classifier.from_pretrained(tiny_model[0]).predict_proba(TEXTS)
 
 
 @pytest.mark.parametrize("precision", ["bf16", "int8"])
 def test_reduced_precision_torch_is_close_to_fp32(tiny_model, fp32_probs, precision):
-    probs = Classifier.load(tiny_model[0], precision=precision).predict_proba(TEXTS)
+    probs = Classifier.from_pretrained(tiny_model[0], precision=precision).predict_proba(TEXTS)
     assert probs.shape == fp32_probs.shape
     np.testing.assert_allclose(probs, fp32_probs, atol=REDUCED_PRECISION_ATOL)
 
 
 def test_onnx_scorer_matches_torch_fp32_including_windows(exported_model, fp32_probs):
-    classifier = Classifier.load(exported_model, backend="onnx", batch_size=3)
+    classifier = Classifier.from_pretrained(exported_model, backend="onnx", batch_size=3)
     scorer = classifier.scorer
     assert len(scorer.token_ids([LONG_TEXT])[0]) > scorer.body_length  # the long text is windowed
     np.testing.assert_allclose(classifier.predict_proba(TEXTS), fp32_probs, atol=ONNX_ATOL)
-    torch_frame = Classifier.load(exported_model).predict(TEXTS)
+    torch_frame = Classifier.from_pretrained(exported_model).predict(TEXTS)
     assert classifier.predict(TEXTS)["pred_labels"].tolist() == torch_frame["pred_labels"].tolist()
 
 
 def test_onnx_int8_is_close_to_fp32(exported_model, fp32_probs):
-    probs = Classifier.load(exported_model, backend="onnx", precision="int8").predict_proba(TEXTS)
+    probs = Classifier.from_pretrained(exported_model, backend="onnx", precision="int8").predict_proba(TEXTS)
     np.testing.assert_allclose(probs, fp32_probs, atol=REDUCED_PRECISION_ATOL)
 
 
@@ -58,7 +58,7 @@ def test_tokenizers_ids_equal_transformers_ids(tiny_model):
     from tokenizers import Tokenizer
     from transformers import AutoTokenizer
 
-    from inference.normalize import normalize
+    from collectguard.inference.normalize import normalize
 
     model_dir = tiny_model[0]
     fast = Tokenizer.from_file(str(model_dir / "tokenizer.json"))
@@ -73,8 +73,8 @@ def test_onnx_scorer_does_not_import_torch(exported_model):
     import subprocess
     import sys
 
-    code = ("import sys; from inference.classifier import Classifier; "
-            f"Classifier.load({str(exported_model)!r}, backend='onnx').predict_proba(['还钱']); "
+    code = ("import sys; from collectguard.inference.classifier import Classifier; "
+            f"Classifier.from_pretrained({str(exported_model)!r}, backend='onnx').predict_proba(['还钱']); "
             "print('torch' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
@@ -82,9 +82,9 @@ def test_onnx_scorer_does_not_import_torch(exported_model):
 
 def test_missing_onnx_file_says_to_export(tiny_model):
     with pytest.raises(ModelDirectoryError, match=r"no model\.onnx; run `collectguard export --model .* --onnx`"):
-        Classifier.load(tiny_model[0], backend="onnx")
+        Classifier.from_pretrained(tiny_model[0], backend="onnx")
     with pytest.raises(ModelDirectoryError, match=r"no model\.int8\.onnx; run `collectguard export .*--int8`"):
-        Classifier.load(tiny_model[0], backend="onnx", precision="int8")
+        Classifier.from_pretrained(tiny_model[0], backend="onnx", precision="int8")
 
 
 @pytest.mark.parametrize("options, message", [
@@ -94,11 +94,11 @@ def test_missing_onnx_file_says_to_export(tiny_model):
 ])
 def test_unsupported_backend_and_precision_are_clear_errors(tiny_model, options, message):
     with pytest.raises(ValueError, match=message):
-        Classifier.load(tiny_model[0], **options)
+        Classifier.from_pretrained(tiny_model[0], **options)
 
 
 def test_export_command_writes_and_verifies(exported_model, capsys):
-    from inference.export import main
+    from collectguard.inference.export import main
 
     assert main(["--model", str(exported_model), "--onnx"]) == 0
     out = capsys.readouterr().out
@@ -106,7 +106,7 @@ def test_export_command_writes_and_verifies(exported_model, capsys):
 
 
 def test_benchmark_texts_are_seeded_and_8_to_80_characters():
-    from inference.bench import benchmark_texts
+    from collectguard.training.bench import benchmark_texts
 
     source = ["还钱", "您好，请问是张先生本人吗？", "再不还钱就把你欠钱的事发到你通讯录每个人" * 5]
     texts = benchmark_texts(source, 300, seed=1)
@@ -115,7 +115,7 @@ def test_benchmark_texts_are_seeded_and_8_to_80_characters():
 
 
 def test_benchmark_table_marks_paths_losing_f1():
-    from inference.bench import table
+    from collectguard.training.bench import table
 
     results = {"pipeline b32": {"seconds": 10.0, "peak_mib": 900},
                "torch fp32": {"seconds": 5.0, "peak_mib": 1000, "f1": (0.900, 0.800)},
@@ -127,8 +127,8 @@ def test_benchmark_table_marks_paths_losing_f1():
 
 
 def test_shaped_model_vocabulary_has_the_bert_base_chinese_size():
-    from training.make_shaped_model import VOCAB_SIZE, padded_vocabulary
-    from training.tiny import character_vocabulary
+    from collectguard.training.make_shaped_model import VOCAB_SIZE, padded_vocabulary
+    from collectguard.training.tiny import character_vocabulary
 
     vocab = padded_vocabulary()
     assert len(vocab) == VOCAB_SIZE == 21128 and len(set(vocab)) == VOCAB_SIZE

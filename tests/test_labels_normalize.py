@@ -1,12 +1,21 @@
 import pytest
 
-from inference.labels import VIOLATIONS, combination_key, from_multi_hot, to_multi_hot, unknown_labels
-from inference.normalize import CARD, EMAIL, ID_NUMBER, PHONE, NormalizationConfig, mask_pii, normalize
+from collectguard.inference.labels import (
+    VIOLATIONS,
+    combination_key,
+    labels_from_text,
+    labels_to_text,
+    to_multi_hot,
+    unknown_labels,
+)
+from collectguard.inference.normalize import CARD, EMAIL, ID_NUMBER, PHONE, NormalizationConfig, mask_pii, normalize
 
 
 def test_multi_hot_round_trip_in_label_order():
     assert to_multi_hot(["privacy", "threat"]) == [1, 0, 0, 1]
-    assert from_multi_hot([1, 0, 0, 1]) == ["threat", "privacy"]
+    assert labels_to_text(["privacy", "threat"]) == "threat|privacy" and labels_to_text([]) == "compliant"
+    assert labels_from_text("threat|privacy") == ["threat", "privacy"]
+    assert labels_from_text("compliant") == labels_from_text("") == []
     assert combination_key(["privacy", "threat"]) == "threat+privacy"
     assert combination_key([]) == "compliant"
     assert unknown_labels(["threat", "compliant", "abuse"]) == ["compliant", "abuse"]

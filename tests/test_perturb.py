@@ -4,12 +4,22 @@ import unicodedata
 
 import pytest
 
-from inference.normalize import mask_pii
-from inference.records import LabelledRow, load_labelled
-from training import perturb as P
-from training.config import load_config
-from training.perturb import (AUGMENTATIONS, FILLERS, HOMOPHONES, PERTURBATIONS, asr_fillers, augment_rows,
-                              disguised_profanity, homophones, no_punctuation, script_swap)
+from collectguard.inference.normalize import mask_pii
+from collectguard.inference.records import LabelledRow, load_labelled
+from collectguard.training import perturb as P
+from collectguard.training.config import load_config
+from collectguard.training.perturb import (
+    AUGMENTATIONS,
+    FILLERS,
+    HOMOPHONES,
+    PERTURBATIONS,
+    asr_fillers,
+    augment_rows,
+    disguised_profanity,
+    homophones,
+    no_punctuation,
+    script_swap,
+)
 
 from .conftest import CONFIGS, FIXTURES, MINI
 
@@ -158,9 +168,9 @@ class _Stop(Exception):
 
 @pytest.mark.parametrize("augment", [False, True])
 def test_train_model_augments_train_rows_only(monkeypatch, tmp_path, augment):
-    import training.fit_baseline
-    import training.fit_transformer
-    from training.train import train_model
+    import collectguard.training.fit_baseline
+    import collectguard.training.fit_transformer
+    from collectguard.training.train import train_model
 
     seen = {}
 
@@ -172,8 +182,8 @@ def test_train_model_augments_train_rows_only(monkeypatch, tmp_path, augment):
         seen["baseline"] = train_rows
         raise _Stop
 
-    monkeypatch.setattr(training.fit_transformer, "fit_transformer", fake_transformer)
-    monkeypatch.setattr(training.fit_baseline, "fit_baseline", fake_baseline)
+    monkeypatch.setattr(collectguard.training.fit_transformer, "fit_transformer", fake_transformer)
+    monkeypatch.setattr(collectguard.training.fit_baseline, "fit_baseline", fake_baseline)
     overrides = [*MINI, f"training.augment={str(augment).lower()}"]
     for config_name in ("tiny.yaml", "baseline.yaml"):
         with pytest.raises(_Stop):

@@ -6,12 +6,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from inference.classifier import Classifier
-from inference.modeldir import HELDOUT_FILE
-from inference.prevalence import call_share, estimate, heldout_rates, joint_adjust, joint_rates
-from inference.prevalence_measure import Scored, heldout_rates_all, measure_group
-from inference.records import load_labelled
-from training.prevalence_cli import main
+from collectguard.cli import main
+from collectguard.inference.classifier import Classifier
+from collectguard.inference.modeldir import HELDOUT_FILE
+from collectguard.inference.prevalence.estimators import call_share, estimate, heldout_rates, joint_adjust, joint_rates
+from collectguard.inference.prevalence.measure import Scored, heldout_rates_all, measure_group
+from collectguard.inference.records import load_labelled
 
 FIXTURES = Path(__file__).parent / "fixtures"
 TEST_SPLIT = Path(__file__).parent.parent / "data" / "splits" / "test.jsonl"
@@ -120,7 +120,7 @@ def test_interval_widens_when_the_heldout_set_is_smaller():
 def scored_frame(model_dir) -> pd.DataFrame:
     rows = load_labelled(*(FIXTURES / f"mini_{split}.jsonl" for split in ("train", "dev", "test")))
     frame = pd.DataFrame({"id": [r.id for r in rows], "text": [r.text for r in rows]})
-    frame = pd.concat([frame, Classifier.load(model_dir).predict(frame["text"]).drop(columns="compliant")], axis=1)
+    frame = pd.concat([frame, Classifier.from_pretrained(model_dir).predict(frame["text"]).drop(columns="compliant")], axis=1)
     frame["call_id"] = [f"c{i // 4}" for i in range(len(frame))]
     frame["agency"] = np.where(np.arange(len(frame)) < 20, "小", "大")  # 20 rows: too small
     frame["month"] = np.where(np.arange(len(frame)) % 2, "2026-08", "2026-07")
@@ -138,7 +138,7 @@ def scored(baseline_model, tmp_path_factory):
 
 
 def run_cli(args) -> int:
-    return main([str(a) for a in args])
+    return main(["prevalence", *map(str, args)])
 
 
 def test_prevalence_by_group_keeps_small_groups_and_marks_empty_ones(scored, tmp_path):
@@ -173,7 +173,7 @@ def test_csv_with_pipe_separated_labels_gives_the_parquet_estimates(scored, tmp_
     tables = []
     for path in (parquet, csv):
         out = tmp_path / path.suffix[1:]
-        assert run_cli(["--scores", path, "--model", model_dir, "--out", out, "--by", "agency,month",
+        assert run_cli(["--scores", path, "--model", model_dir, "--out", out, "--by", "agency", "--by", "month",
                         "--bootstrap", 20]) == 0
         tables.append(pd.read_csv(out / "prevalence.csv"))
     assert "agency=大|month=2026-08" in set(tables[1]["group"])
@@ -192,7 +192,7 @@ def test_missing_probability_columns_is_an_error_naming_file_and_columns(scored,
 
 def test_missing_group_column_is_an_error_naming_it(scored, tmp_path, capsys):
     model_dir, _, path = scored
-    assert run_cli(["--scores", path, "--model", model_dir, "--out", tmp_path / "r", "--by", "agency,region"]) == 2
+    assert run_cli(["--scores", path, "--model", model_dir, "--out", tmp_path / "r", "--by", "agency", "--by", "region"]) == 2
     assert "'region'" in capsys.readouterr().err
 
 
@@ -217,10 +217,10 @@ def test_scores_from_another_model_are_refused(scored, tmp_path, capsys):
 
 
 def test_small_simulation_corrects_the_naive_count(baseline_model):
-    from training.prevalence_sim import SCENARIOS, draw_corpus, population, simulate
+    from collectguard.inference.prevalence.sim import SCENARIOS, draw_corpus, population, simulate
 
     model_dir, _ = baseline_model
-    classifier = Classifier.load(model_dir)
+    classifier = Classifier.from_pretrained(model_dir)
     rows = load_labelled(TEST_SPLIT)
     truth = np.array([[label in r.labels for label in ("threat", "insult", "deception", "privacy")] for r in rows])
     probs = classifier.predict_proba([r.text for r in rows])

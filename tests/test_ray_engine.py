@@ -8,13 +8,11 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from inference.classifier import PROB_COLUMNS
-from inference.score import ScoreOptions, score_file
-from tests.test_score import ROWS, read_output, write_input
+from collectguard.inference.classifier import PROB_COLUMNS
+from collectguard.inference.score import ScoreOptions, score_file
+from tests.helpers import ROWS, read_output, write_input
 
 ray = pytest.importorskip("ray")
-
-from inference.ray_engine import score_with_ray  # noqa: E402  (needs ray)
 
 # Ray Data's own DataContext warns about its deprecated settings when it copies itself
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning:ray.data.context")
@@ -78,14 +76,14 @@ def inputs(tmp_path):
             write_input(tmp_path / "c.parquet", ROWS[:3])]
 
 
-def test_unsupported_and_bad_requests_fail_before_ray_starts(baseline_model, inputs, tmp_path):
-    with pytest.raises(ValueError, match="--resume is not supported"):
-        score_with_ray(baseline_model[0], inputs, tmp_path / "o.parquet", resume=True)
-    with pytest.raises(ValueError, match="unknown model load option"):
-        score_with_ray(baseline_model[0], inputs, tmp_path / "o.parquet", batch_sise=8)
+def test_bad_requests_fail_before_ray_starts(baseline_model, inputs, tmp_path):
+    with pytest.raises(TypeError, match="batch_sise"):
+        score_file(baseline_model[0], inputs, tmp_path / "o.parquet", engine="ray", batch_sise=8)
     with pytest.raises(ValueError, match="no text column"):
-        score_with_ray(baseline_model[0], inputs, tmp_path / "o.parquet", ScoreOptions(text_col="utterance"))
+        score_file(baseline_model[0], inputs, tmp_path / "o.parquet", options=ScoreOptions(text_col="utterance"),
+                   engine="ray")
     assert not ray.is_initialized()  # runs before the module's Ray fixture: nothing was started
+    assert not (tmp_path / "o.parquet.parts").exists()
 
 
 def test_ray_output_equals_the_local_engine(baseline_model, ray_local, inputs, tmp_path):
@@ -94,8 +92,8 @@ def test_ray_output_equals_the_local_engine(baseline_model, ray_local, inputs, t
     local_out, ray_out = tmp_path / "local.parquet", tmp_path / "ray.parquet"
     local_calls, ray_calls = tmp_path / "local_calls.jsonl", tmp_path / "ray_calls.jsonl"
     expected = score_file(baseline_model[0], inputs, local_out, local_calls, options, progress=False)
-    result = score_with_ray(baseline_model[0], inputs, ray_out, options, calls_out=ray_calls,
-                            concurrency=2, progress=False)
+    result = score_file(baseline_model[0], inputs, ray_out, ray_calls, options, engine="ray",
+                        ray_options={"concurrency": 2}, progress=False)
 
     local, scored = read_output(local_out), read_output(ray_out)
     pd.testing.assert_frame_equal(scored, local, check_exact=False, atol=1e-6, rtol=0)
@@ -105,8 +103,8 @@ def test_ray_output_equals_the_local_engine(baseline_model, ray_local, inputs, t
         "ok", "not_scored:malformed_row", "empty_text", "ok", "not_scored:malformed_row",
         "ok", "not_scored:speaker", "ok"]
     assert scored.loc[6, "text"] == LONG and not scored.loc[6, PROB_COLUMNS].isna().any()
-    assert (result.rows, result.status_counts, result.malformed) == \
-        (expected.rows, expected.status_counts, expected.malformed)
+    assert (result.rows, result.status_counts, result.problems) == \
+        (expected.rows, expected.status_counts, expected.problems)
     assert [json.loads(line) for line in ray_calls.read_text(encoding="utf-8").splitlines()] == \
         [json.loads(line) for line in local_calls.read_text(encoding="utf-8").splitlines()]
     leftovers = {p.name for p in tmp_path.iterdir()} - {p.name for p in inputs}
@@ -114,7 +112,7 @@ def test_ray_output_equals_the_local_engine(baseline_model, ray_local, inputs, t
 
 
 def test_cli_engine_ray_writes_what_the_local_engine_writes(baseline_model, ray_local, inputs, tmp_path, capsys):
-    from training.cli import main
+    from collectguard.cli import main
 
     local_out, ray_out = tmp_path / "local.jsonl", tmp_path / "ray.jsonl"
     score_file(baseline_model[0], inputs, local_out, options=ScoreOptions(chunk_rows=3), progress=False)
@@ -123,3 +121,29 @@ def test_cli_engine_ray_writes_what_the_local_engine_writes(baseline_model, ray_
     assert main(argv) == 0
     assert f"wrote {ray_out}: 17 rows" in capsys.readouterr().out
     pd.testing.assert_frame_equal(read_output(ray_out), read_output(local_out), check_exact=False, atol=1e-6, rtol=0)
+
+
+def test_a_local_run_interrupted_resumes_on_ray(baseline_model, ray_local, inputs, tmp_path, monkeypatch):
+    import collectguard.inference.score as score
+
+    options = ScoreOptions(turn_col="turn", chunk_rows=3)
+    reference = tmp_path / "reference.parquet"
+    score_file(baseline_model[0], inputs, reference, options=options, progress=False)
+    real, calls = score.score_frame, []
+
+    def interrupted_after_two_chunks(*args):
+        calls.append(1)
+        if len(calls) > 2:
+            raise KeyboardInterrupt
+        return real(*args)
+
+    out = tmp_path / "out.parquet"
+    monkeypatch.setattr(score, "score_frame", interrupted_after_two_chunks)
+    with pytest.raises(KeyboardInterrupt):
+        score_file(baseline_model[0], inputs, out, options=options, progress=False)
+    monkeypatch.setattr(score, "score_frame", real)
+    assert len(list((tmp_path / "out.parquet.parts").glob("*.meta.json"))) == 2 and not out.exists()
+    result = score_file(baseline_model[0], inputs, out, options=options, resume=True, engine="ray",
+                        ray_options={"concurrency": 2}, progress=False)
+    assert result.resumed_chunks == 2
+    pd.testing.assert_frame_equal(read_output(out), read_output(reference), check_exact=False, atol=1e-6, rtol=0)

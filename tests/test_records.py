@@ -2,8 +2,8 @@ import json
 
 import pytest
 
-from inference.records import LabelledDataError, load_labelled, read_labelled
-from inference.textio import detect_encoding
+from collectguard.inference.records import LabelledDataError, load_labelled, read_labelled
+from collectguard.inference.textio import detect_encoding
 
 ROW = {"id": "r1", "text": "再不还钱就把你欠钱的事发到你通讯录每个人", "labels": ["threat", "privacy"],
        "speaker": "agent", "style": "clean", "script": "simplified"}
@@ -27,6 +27,16 @@ def test_detects_utf16_and_gb18030(tmp_path):
     (tmp_path / "gb.csv").write_text("text\n欠款逾期\n", encoding="gb18030")
     assert detect_encoding(tmp_path / "u16.csv") == "utf-16"
     assert detect_encoding(tmp_path / "gb.csv") == "gb18030"
+
+
+@pytest.mark.parametrize("text", ["你這個廢物，欠錢不還還敢掛電話", "陳先生您好", "欠款逾期", "我哋而家畀你最後機會"])
+def test_big5_and_gb18030_are_told_apart(tmp_path, text):
+    """Big5 bytes also decode as GB18030 (to mojibake such as 硂紀ぃ临窥); both must be read right."""
+    for encoding in ("big5hkscs", "gb18030"):
+        path = tmp_path / f"{encoding}.csv"
+        path.write_bytes(f"text\n{text}\n".encode(encoding))
+        assert detect_encoding(path) == encoding
+        assert path.read_text(encoding=detect_encoding(path)).splitlines()[1] == text
 
 
 def test_csv_with_pipe_separated_labels(tmp_path):

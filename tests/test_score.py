@@ -8,37 +8,10 @@ import time
 import pandas as pd
 import pytest
 
-from inference.classifier import PROB_COLUMNS, Classifier
-from inference.score import ScoreOptions, score_file
-from inference.tables import TableError
-
-ROWS = [
-    {"call_id": "C1", "turn": "1", "speaker": "坐席", "text": "您好，请问是张先生本人吗？"},
-    {"call_id": "C1", "turn": "2", "speaker": "客户", "text": "是我，什么事"},
-    {"call_id": "C1", "turn": "3", "speaker": "坐席", "text": "再不还钱就把你欠钱的事发到你通讯录每个人，电话13812345678"},
-    {"call_id": "C1", "turn": "4", "speaker": "坐席", "text": "  "},
-    {"call_id": "C2", "turn": "1", "speaker": "agent", "text": "逾期属于民事纠纷，不会坐牢，但会影响征信"},
-    {"call_id": "C2", "turn": "2", "speaker": "坐席", "text": "你个废物，sb，欠钱不还"},
-]
-
-
-def write_input(path, rows=ROWS, encoding="utf-8"):
-    frame = pd.DataFrame(rows)
-    if path.suffix == ".parquet":
-        frame.to_parquet(path, index=False)
-    elif path.suffix == ".jsonl":
-        frame.to_json(path, orient="records", lines=True, force_ascii=False)
-    else:
-        frame.to_csv(path, index=False, sep="\t" if path.suffix == ".tsv" else ",", encoding=encoding)
-    return path
-
-
-def read_output(path):
-    if path.suffix == ".parquet":
-        return pd.read_parquet(path)
-    if path.suffix == ".jsonl":
-        return pd.read_json(path, lines=True, dtype=False)
-    return pd.read_csv(path, dtype=str, keep_default_na=False)
+from collectguard.inference.classifier import PROB_COLUMNS, Classifier
+from collectguard.inference.score import ScoreOptions, score_file
+from collectguard.inference.tables import TableError
+from tests.helpers import ROWS, read_output, write_input
 
 
 @pytest.mark.parametrize("source", [".csv", ".tsv", ".jsonl", ".parquet"])
@@ -61,7 +34,7 @@ def test_probabilities_equal_the_classifier(baseline_model, tmp_path):
     out = tmp_path / "out.parquet"
     score_file(baseline_model[0], [write_input(tmp_path / "in.csv")], out, progress=False)
     frame = pd.read_parquet(out)
-    expected = Classifier.load(baseline_model[0]).predict_proba([ROWS[0]["text"], ROWS[2]["text"]])
+    expected = Classifier.from_pretrained(baseline_model[0]).predict_proba([ROWS[0]["text"], ROWS[2]["text"]])
     assert frame.loc[[0, 2], PROB_COLUMNS].to_numpy() == pytest.approx(expected, abs=1e-6)
     assert frame.loc[[1, 3], PROB_COLUMNS].isna().all().all()
 
@@ -79,7 +52,8 @@ def test_speaker_filter_can_be_switched_off_or_changed(baseline_model, tmp_path)
     out = tmp_path / "out.csv"
     score_file(baseline_model[0], [src], out, options=ScoreOptions(speaker_col=None), progress=False)
     assert read_output(out)["status"].tolist()[:2] == ["ok", "ok"]
-    score_file(baseline_model[0], [src], out, options=ScoreOptions(agent_values=("客户",)), progress=False)
+    score_file(baseline_model[0], [src], out, options=ScoreOptions(agent_values=("客户",)), progress=False,
+               overwrite=True)
     assert read_output(out)["status"].tolist()[:3] == ["not_scored:speaker", "ok", "not_scored:speaker"]
 
 
@@ -93,8 +67,8 @@ def test_malformed_rows_get_a_status_and_a_line(baseline_model, tmp_path):
     frame = read_output(out)
     assert frame["status"].tolist() == ["ok", "not_scored:malformed_row", "ok", "ok",
                                         "not_scored:malformed_row", "not_scored:malformed_row"]
-    assert result.malformed[0] == f"{src}:3: expected 2 fields, got 4"
-    assert result.malformed[1].startswith(f"{jsonl}:2: invalid JSON")
+    assert result.problems[0] == f"{src}:3: expected 2 fields, got 4"
+    assert result.problems[1].startswith(f"{jsonl}:2: invalid JSON")
 
 
 def test_unreadable_input_and_missing_columns_stop_with_a_named_error(baseline_model, tmp_path):
@@ -113,7 +87,7 @@ def test_long_texts_are_scored_whole(tiny_model, tmp_path):
     out = tmp_path / "out.parquet"
     score_file(tiny_model[0], [src], out, progress=False)
     frame = pd.read_parquet(out)
-    expected = Classifier.load(tiny_model[0]).predict_proba(long_text)[0]
+    expected = Classifier.from_pretrained(tiny_model[0]).predict_proba(long_text)[0]
     assert frame.loc[0, PROB_COLUMNS].to_numpy(dtype=float) == pytest.approx(expected, abs=1e-5)
 
 
@@ -147,7 +121,7 @@ def test_resume_after_sigkill_matches_an_uninterrupted_run(tiny_model, tmp_path)
     reference = tmp_path / "reference.parquet"
     score_file(tiny_model[0], [src], reference, options=ScoreOptions(chunk_rows=100), progress=False)
     out = tmp_path / "out.parquet"
-    command = [sys.executable, "-m", "training.cli", "score", "--model", str(tiny_model[0]), str(src),
+    command = [sys.executable, "-m", "collectguard", "score", "--model", str(tiny_model[0]), str(src),
                "--out", str(out), "--chunk-rows", "100", "--quiet"]
     process = subprocess.Popen(command, cwd=os.getcwd())
     parts = tmp_path / "out.parquet.parts"

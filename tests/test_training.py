@@ -3,14 +3,14 @@ import json
 import numpy as np
 import pytest
 
-from inference.classifier import PROB_COLUMNS, Classifier
-from inference.labels import VIOLATIONS
-from inference.modeldir import read_heldout
-from inference.records import load_labelled
-from inference.transformer import windows
-from training.base_model import BaseModelNotFound, load_base_model
-from training.config import ConfigError, ModelConfig, load_config
-from training.metrics import multilabel_metrics, tune_threshold
+from collectguard.inference.classifier import PROB_COLUMNS, Classifier
+from collectguard.inference.labels import VIOLATIONS
+from collectguard.inference.modeldir import read_heldout
+from collectguard.inference.records import load_labelled
+from collectguard.inference.transformer import windows
+from collectguard.training.base_model import BaseModelNotFound, load_base_model
+from collectguard.training.config import ConfigError, ModelConfig, load_config
+from collectguard.training.metrics import multilabel_metrics, tune_threshold
 
 from .conftest import CONFIGS, FIXTURES, MINI
 
@@ -25,9 +25,9 @@ def test_tiny_model_training_loss_falls(tiny_model):
 
 def test_save_load_reproduces_predictions_exactly(tiny_model):
     model_dir, _ = tiny_model
-    first = Classifier.load(model_dir).predict(TEXTS)
-    second = Classifier.load(model_dir, batch_size=1).predict(TEXTS)
-    assert list(first.columns) == [*PROB_COLUMNS, "pred_labels", "compliant"]
+    first = Classifier.from_pretrained(model_dir).predict(TEXTS)
+    second = Classifier.from_pretrained(model_dir, batch_size=1).predict(TEXTS)
+    assert list(first.columns) == [*PROB_COLUMNS, "pred_labels", "compliant", "status"]
     np.testing.assert_allclose(first[PROB_COLUMNS].to_numpy(), second[PROB_COLUMNS].to_numpy(), atol=1e-6)
     assert first["pred_labels"].tolist() == second["pred_labels"].tolist()
     assert (first["compliant"] == first["pred_labels"].map(len).eq(0)).all()
@@ -43,7 +43,7 @@ def test_directory_loads_with_automodel_and_pipeline(tiny_model):
     assert "[UNK]" not in tokenizer.convert_ids_to_tokens(tokenizer("欠錢还钱 sb")["input_ids"])
     scores = pipeline("text-classification", model=str(model_dir), top_k=None, function_to_apply="sigmoid")(TEXTS[:1])[0]
     by_label = {s["label"]: s["score"] for s in scores}
-    expected = Classifier.load(model_dir).predict_proba(TEXTS[:1])[0]
+    expected = Classifier.from_pretrained(model_dir).predict_proba(TEXTS[:1])[0]
     # the pipeline sees the raw text, the Classifier the normalised one; this text is unchanged by it
     assert by_label == pytest.approx(dict(zip(VIOLATIONS, expected.tolist())), abs=1e-5)
     files = {p.name for p in model_dir.iterdir()}
@@ -54,7 +54,7 @@ def test_directory_loads_with_automodel_and_pipeline(tiny_model):
 
 
 def test_single_string_and_empty_list(baseline_model):
-    classifier = Classifier.load(baseline_model[0])
+    classifier = Classifier.from_pretrained(baseline_model[0])
     assert len(classifier.predict("还钱")) == 1
     assert classifier.predict([]).empty
 
@@ -62,11 +62,10 @@ def test_single_string_and_empty_list(baseline_model):
 def test_baseline_is_stored_without_pickle_and_learns(baseline_model):
     model_dir, metrics = baseline_model
     assert {p.suffix for p in model_dir.iterdir()} <= {".json", ".safetensors", ".yaml", ".md", ".csv"}
-    assert metrics["training"]["train_seconds"] < 60
     assert metrics["dev"]["any_violation"]["f1"] > 0.6  # far above the 0.0 of an untrained model
     ids, truth, probs = read_heldout(model_dir)  # the test split's truth and probabilities, for prevalence
     assert len(ids) == metrics["test"]["n"] == len(truth)
-    np.testing.assert_allclose(probs, Classifier.load(model_dir).predict_proba(
+    np.testing.assert_allclose(probs, Classifier.from_pretrained(model_dir).predict_proba(
         [r.text for r in load_labelled(FIXTURES / "mini_test.jsonl")]), atol=1e-6)
     stored = json.loads((model_dir / "thresholds.json").read_text())
     assert set(stored) == set(VIOLATIONS) and all(0 < v < 1 for v in stored.values())
@@ -77,7 +76,7 @@ def test_windows_cover_every_token_and_long_texts_take_the_max(tiny_model):
     pieces = windows(ids, 126, 64)
     assert all(len(p) <= 126 for p in pieces) and sorted({i for p in pieces for i in p}) == ids
     assert windows(ids[:10], 126, 64) == [ids[:10]]
-    classifier = Classifier.load(tiny_model[0])
+    classifier = Classifier.from_pretrained(tiny_model[0])
     long_text = "您好这里是客服中心请您按时还款" * 20 + "不还钱我们就去你家门口堵你"
     whole = classifier.predict_proba(long_text)[0]
     scorer = classifier.scorer

@@ -1,6 +1,6 @@
 import json
 
-from training.validate import main, validate_files
+from collectguard.training.validate import main, validate_files
 
 
 def write(path, rows):
@@ -47,7 +47,7 @@ def test_near_duplicates_within_one_file_are_warnings(tmp_path):
 
 def test_unreadable_file_is_an_error_not_a_crash(tmp_path):
     bad = tmp_path / "bin.jsonl"
-    bad.write_bytes("欠款".encode("utf-8") + b"\x81\x30\xff\xff")
+    bad.write_bytes("欠款".encode() + b"\x81\x30\xff\xff")
     report = validate_files([str(bad), str(tmp_path / "missing.jsonl")])
     assert len(report.errors) == 2
     assert report.errors[0].startswith(f"{bad}: cannot read") and "--encoding" in report.errors[0]

@@ -15,8 +15,8 @@ from pathlib import Path
 import numpy as np
 from sklearn.metrics import cohen_kappa_score
 
-from inference.labels import VIOLATIONS, to_multi_hot
-from inference.records import load_labelled
+from collectguard.inference.labels import VIOLATIONS, to_multi_hot
+from collectguard.inference.records import load_labelled
 
 
 def draw_sample(rows, n: int, seed: int) -> list[dict]:

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from inference.labels import VIOLATIONS
+from collectguard.inference.labels import VIOLATIONS
 
 from .config import ModelConfig
 from .tiny import build_tiny_model

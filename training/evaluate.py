@@ -3,7 +3,7 @@
 
 REPORT_DIR gets ``metrics.json`` (everything), ``report.md`` (tables and plots), ``errors.csv`` (every
 row whose predicted labels differ from the true ones) and PNG plots. Predictions come only from
-``Classifier.load(DIR)`` (``predict_proba`` then ``decide``), the code that ships; labelled data only
+``Classifier.from_pretrained(DIR)`` (``predict_proba`` then ``decide``), the code that ships; labelled data only
 from ``inference.records.load_labelled``.
 """
 from __future__ import annotations
@@ -18,13 +18,13 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from inference.classifier import PROB_COLUMNS, Classifier
-from inference.labels import COMPLIANT, VIOLATIONS
-from inference.modeldir import ModelDirectoryError
-from inference.records import LabelledDataError, load_labelled, to_frame
-from inference.textio import EncodingError
+from collectguard.inference.bootstrap import LEVEL, attach_cis, bootstrap_cis, bootstrap_rate, paired_bootstrap
+from collectguard.inference.classifier import PROB_COLUMNS, Classifier
+from collectguard.inference.labels import COMPLIANT, VIOLATIONS
+from collectguard.inference.modeldir import ModelDirectoryError
+from collectguard.inference.records import LabelledDataError, load_labelled, to_frame
+from collectguard.inference.textio import EncodingError
 
-from .bootstrap import LEVEL, attach_cis, bootstrap_cis, bootstrap_rate, paired_bootstrap
 from .metrics import binary_metrics, cooccurrence, expected_calibration_error, multilabel_metrics, reliability_bins
 from .perturb import PERTURBATIONS, perturb
 from .report import write_report
@@ -184,7 +184,7 @@ def error_rows(frame: pd.DataFrame, truth, probs, decisions) -> pd.DataFrame:
 
 def compare_models(compare_dir, texts, truth, decisions, n_bootstrap: int, seed: int) -> dict:
     """The second model's metrics on the same rows and the paired bootstrap of (model - compare)."""
-    other = Classifier.load(compare_dir)
+    other = Classifier.from_pretrained(compare_dir)
     probs = other.predict_proba(texts)
     other_decisions = other.decide(probs)
     return {"model": str(compare_dir), "metrics": overall_metrics(truth, probs, other_decisions, n_bootstrap, seed),
@@ -204,7 +204,7 @@ def evaluate(model_dir, data_paths: Sequence, compare_dir=None, false_alarm_csv=
              n_bootstrap: int = 1000, seed: int = 13) -> tuple[dict, pd.DataFrame]:
     """The content of ``metrics.json`` and the errors table for ``model_dir`` on ``data_paths``."""
     check_inputs(model_dir, data_paths, compare_dir, false_alarm_csv)
-    classifier = Classifier.load(model_dir)
+    classifier = Classifier.from_pretrained(model_dir)
     rows = load_labelled(*data_paths)
     if not rows:
         raise EvaluationInputError(f"--data {', '.join(map(str, data_paths))}: no rows")

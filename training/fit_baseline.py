@@ -6,9 +6,9 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 from sklearn.multiclass import OneVsRestClassifier
 
-from inference.baseline import TfidfScorer
-from inference.labels import to_multi_hot
-from inference.normalize import normalize
+from collectguard.inference.baseline import TfidfScorer
+from collectguard.inference.labels import to_multi_hot
+from collectguard.inference.normalize import normalize
 
 from .config import Config
 

@@ -1,19 +1,22 @@
 """Fine-tuning a BERT-architecture model with the Hugging Face Trainer (sigmoid + BCE)."""
 from __future__ import annotations
 
+import logging
 import re
-import shutil
 from pathlib import Path
 
 import numpy as np
 from scipy.special import expit  # overflow-safe sigmoid
 
-from inference.labels import to_multi_hot
-from inference.normalize import normalize
+from collectguard.inference.labels import to_multi_hot
+from collectguard.inference.normalize import normalize
+from collectguard.inference.transformer import TransformerScorer
 
 from .base_model import load_base_model
 from .config import Config
 from .metrics import multilabel_metrics
+
+logger = logging.getLogger(__name__)
 
 
 def cpu_supports_bf16() -> bool:
@@ -75,14 +78,27 @@ def _epoch_summary_callback():
     from transformers import TrainerCallback
 
     class EpochSummary(TrainerCallback):
+        """One log line per epoch; the Trainer's own printing of the same numbers is removed."""
+
         def on_evaluate(self, args, state, control, metrics=None, **kwargs):
             losses = [h["loss"] for h in state.log_history if "loss" in h]
             train_loss = f"{losses[-1]:.4f}" if losses else "n/a"
-            print(f"epoch {state.epoch:.1f}: train loss {train_loss}, dev loss {metrics.get('eval_loss', float('nan')):.4f}, "
-                  f"dev macro-F1 {metrics.get('eval_macro_f1', float('nan')):.4f}, "
-                  f"dev any-violation F1 {metrics.get('eval_any_f1', float('nan')):.4f}", flush=True)
+            logger.info("epoch %.1f: train loss %s, dev loss %.4f, dev macro-F1 %.4f, dev any-violation F1 %.4f",
+                        state.epoch, train_loss, metrics.get("eval_loss", float("nan")),
+                        metrics.get("eval_macro_f1", float("nan")), metrics.get("eval_any_f1", float("nan")))
 
     return EpochSummary()
+
+
+def _quiet_progress_callback():
+    """The Trainer's progress bar without its printing of every log dict."""
+    from transformers.trainer_callback import ProgressCallback
+
+    class BarOnly(ProgressCallback):
+        def on_log(self, args, state, control, logs=None, **kwargs):
+            pass
+
+    return BarOnly
 
 
 def _compute_metrics(eval_prediction):
@@ -92,17 +108,18 @@ def _compute_metrics(eval_prediction):
     return {"macro_f1": metrics["macro_f1"], "any_f1": metrics["any_violation"]["f1"]}
 
 
-def fit_transformer(config: Config, train_rows, dev_rows, output_dir: Path, quiet: bool = False) -> dict:
-    """Train, keep the best checkpoint by dev macro-F1, save model and tokenizer into ``output_dir``.
+def fit_transformer(config: Config, train_rows, dev_rows, workdir: Path, quiet: bool = False):
+    """Train and keep the best checkpoint by dev macro-F1 (checkpoints in ``workdir``).
 
-    Returns facts for the model card: precision, steps, truncated rows, loss history.
+    Returns the trained ``TransformerScorer`` (in memory) and facts for the model card: precision,
+    steps, truncated rows, loss history.
     """
     import torch
     from transformers import DataCollatorWithPadding, EarlyStoppingCallback, TrainingArguments, set_seed
 
     settings = config.training
     set_seed(settings.seed)
-    tokenizer, model = load_base_model(config.model, output_dir / "work")
+    tokenizer, model = load_base_model(config.model, workdir)
     prepare = lambda rows: [normalize(r.text, config.normalization) for r in rows]  # noqa: E731
     train_labels = np.array([to_multi_hot(r.labels) for r in train_rows], dtype=float)
     train_set = EncodedRows(tokenizer, prepare(train_rows), train_labels, config.model.max_length)
@@ -113,12 +130,13 @@ def fit_transformer(config: Config, train_rows, dev_rows, output_dir: Path, quie
         positives = train_labels.sum(axis=0).clip(min=1)
         pos_weight = torch.tensor((len(train_labels) - positives) / positives, dtype=torch.float32)
     precision = resolve_precision(settings.precision)
-    checkpoints = output_dir / "work" / "checkpoints"
+    checkpoints = workdir / "checkpoints"
     arguments = TrainingArguments(
         output_dir=str(checkpoints), num_train_epochs=settings.epochs, max_steps=settings.max_steps,
         per_device_train_batch_size=settings.batch_size, per_device_eval_batch_size=64,
         learning_rate=settings.learning_rate, weight_decay=settings.weight_decay,
-        warmup_steps=settings.warmup_ratio, eval_strategy="epoch", save_strategy="epoch",
+        warmup_steps=settings.warmup_ratio,  # transformers 5: a value below 1 is a share of the steps
+        eval_strategy="epoch", save_strategy="epoch",
         load_best_model_at_end=True, metric_for_best_model="macro_f1", greater_is_better=True,
         save_total_limit=2, seed=settings.seed, data_seed=settings.seed, full_determinism=True,
         bf16=precision == "bf16", fp16=precision == "fp16", use_cpu=not torch.cuda.is_available(),
@@ -130,11 +148,17 @@ def fit_transformer(config: Config, train_rows, dev_rows, output_dir: Path, quie
         data_collator=DataCollatorWithPadding(tokenizer), compute_metrics=_compute_metrics,
         callbacks=[EarlyStoppingCallback(settings.early_stopping_patience), _epoch_summary_callback()],
     )
+    from transformers.trainer_callback import PrinterCallback, ProgressCallback
+
+    trainer.remove_callback(PrinterCallback)  # epoch metrics are logged once, by EpochSummary
+    trainer.remove_callback(ProgressCallback)
+    if not quiet:
+        trainer.add_callback(_quiet_progress_callback())
     result = trainer.train()
-    trainer.model.to(torch.float32).save_pretrained(output_dir, safe_serialization=True)
-    tokenizer.save_pretrained(output_dir)
-    shutil.rmtree(output_dir / "work", ignore_errors=True)
+    scorer = TransformerScorer(trainer.model.to(torch.float32), tokenizer, config.model.max_length,
+                               config.model.window_stride)
     losses = [h["loss"] for h in trainer.state.log_history if "loss" in h]
-    return {"precision": precision, "steps": trainer.state.global_step, "train_runtime_s": result.metrics["train_runtime"],
-            "train_rows": len(train_set), "truncated_train_rows": train_set.truncated,
-            "best_dev_macro_f1_at_0.5": trainer.state.best_metric, "train_loss_by_epoch": losses}
+    return scorer, {"precision": precision, "steps": trainer.state.global_step,
+                    "train_runtime_s": result.metrics["train_runtime"], "train_rows": len(train_set),
+                    "truncated_train_rows": train_set.truncated, "best_dev_macro_f1_at_0.5": trainer.state.best_metric,
+                    "train_loss_by_epoch": losses}

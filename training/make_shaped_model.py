@@ -1,6 +1,6 @@
 """``collectguard make-shaped-model``: an UNTRAINED model with the shape of a real base model.
 
-For speed and memory measurements only (``python -m inference.bench``) on machines that cannot
+For speed and memory measurements only (``python -m collectguard.training.bench``) on machines that cannot
 download pretrained weights: the weights are random, so its scores and F1 mean nothing. The model
 directory is marked ``"untrained": true`` in ``collectguard.json`` and in its README.
 
@@ -14,8 +14,8 @@ import argparse
 from collections.abc import Sequence
 from pathlib import Path
 
-from inference.labels import VIOLATIONS
-from inference.modeldir import METADATA_FILE, THRESHOLDS_FILE, TRANSFORMER, ModelMetadata, write_json
+from collectguard.inference.labels import VIOLATIONS
+from collectguard.inference.modeldir import METADATA_FILE, THRESHOLDS_FILE, TRANSFORMER, ModelMetadata, write_json
 
 from .base_model import ID2LABEL
 from .tiny import character_vocabulary
@@ -30,7 +30,7 @@ README = """# UNTRAINED {shape}-shaped model: NOT TRAINED, for speed measurement
 
 Randomly initialised `BertForSequenceClassification` with the {shape} shape, written by
 `collectguard make-shaped-model`. Its probabilities, thresholds and F1 are meaningless; use it only to
-measure speed and memory (`python -m inference.bench --model DIR`).
+measure speed and memory (`python -m collectguard.training.bench --model DIR`).
 """
 
 
@@ -66,9 +66,9 @@ def build_shaped_model(shape: str, output: Path, seed: int = 0) -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="collectguard make-shaped-model", description=__doc__.splitlines()[0])
     parser.add_argument("--shape", choices=sorted(SHAPES), required=True)
-    parser.add_argument("--output", type=Path, required=True, help="model directory to write")
+    parser.add_argument("--out", type=Path, required=True, help="model directory to write")
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
-    build_shaped_model(args.shape, args.output, args.seed)
-    print(f"wrote an UNTRAINED {args.shape}-shaped model to {args.output} (speed measurement only)")
+    build_shaped_model(args.shape, args.out, args.seed)
+    print(f"wrote an UNTRAINED {args.shape}-shaped model to {args.out} (speed measurement only)")
     return 0

@@ -8,10 +8,16 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from sklearn.metrics import (accuracy_score, average_precision_score, confusion_matrix,
-                             precision_recall_curve, precision_recall_fscore_support, roc_auc_score)
+from sklearn.metrics import (
+    accuracy_score,
+    average_precision_score,
+    confusion_matrix,
+    precision_recall_curve,
+    precision_recall_fscore_support,
+    roc_auc_score,
+)
 
-from inference.labels import COMPLIANT, VIOLATIONS
+from collectguard.inference.labels import COMPLIANT, VIOLATIONS
 
 CALIBRATION_BINS = 10
 

@@ -1,7 +1,7 @@
 """The model card (``README.md`` of a model directory), written from what training measured."""
 from __future__ import annotations
 
-from inference.labels import VIOLATIONS
+from collectguard.inference.labels import VIOLATIONS
 
 NORMALISATION_WHY = (
     "NFKC, control-character removal and whitespace collapsing are always on. PII masking is on by "

@@ -14,7 +14,7 @@ import numpy as np
 from scipy import sparse
 from sklearn.feature_extraction.text import CountVectorizer
 
-from inference.normalize import NormalizationConfig, normalize
+from collectguard.inference.normalize import NormalizationConfig, normalize
 
 NEAR_DUPLICATE_JACCARD = 0.6
 _PUNCT_SPACE_RE = re.compile(r"[\W_]+")

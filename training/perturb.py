@@ -18,7 +18,7 @@ import unicodedata
 from collections.abc import Callable, Iterable, Sequence
 from functools import lru_cache
 
-from inference.records import LabelledRow
+from collectguard.inference.records import LabelledRow
 
 # --- script_swap -------------------------------------------------------------------------------
 

@@ -6,14 +6,12 @@ matplotlib's object-oriented API (no pyplot state, no display needed).
 """
 from __future__ import annotations
 
-import math
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
-from matplotlib.figure import Figure
 
-from inference.labels import VIOLATIONS
+from collectguard.inference.labels import VIOLATIONS
+from collectguard.inference.reporting import markdown_table, new_figure
 
 PLOTS = {"reliability": "reliability.png", "thresholds": "threshold_f1.png", "slices": "slices.png",
          "robustness": "robustness.png"}
@@ -112,27 +110,6 @@ def comparison_table(metrics: dict) -> pd.DataFrame:
                          for name, d in metrics["compare"]["paired"].items()}).T
 
 
-def fmt(value) -> str:
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return "–"
-    if isinstance(value, (list, tuple)):
-        return "[" + ", ".join(fmt(v) for v in value) + "]"
-    if isinstance(value, (float, np.floating)):
-        return f"{value:.3f}"
-    return str(value)
-
-
-def markdown_table(frame: pd.DataFrame) -> str:
-    """A DataFrame as a GitHub markdown table (floats to 3 decimals, NaN/None as –)."""
-    index_name = " / ".join(n for n in frame.index.names if n) or ""
-    header = [index_name, *map(str, frame.columns)]
-    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    for key, *values in frame.itertuples(name=None):  # itertuples keeps each column's type (ints stay ints)
-        key = " / ".join(map(str, key)) if isinstance(key, tuple) else str(key)
-        lines.append("| " + " | ".join([key, *(fmt(v) for v in values)]) + " |")
-    return "\n".join(lines)
-
-
 def markdown_report(metrics: dict) -> str:
     overall, b = metrics["overall"], metrics["bootstrap"]
     sections = [
@@ -169,7 +146,7 @@ def markdown_report(metrics: dict) -> str:
 
 
 def plot_reliability(metrics: dict, path: Path) -> None:
-    fig = Figure(figsize=(9, 8))
+    fig = new_figure(figsize=(9, 8))
     for k, (label, c) in enumerate(metrics["calibration"].items()):
         ax = fig.add_subplot(2, 2, k + 1)
         bins = [b for b in c["bins"] if b["count"]]
@@ -187,7 +164,7 @@ def plot_reliability(metrics: dict, path: Path) -> None:
 
 
 def plot_thresholds(metrics: dict, path: Path) -> None:
-    fig = Figure(figsize=(7, 4.5))
+    fig = new_figure(figsize=(7, 4.5))
     ax = fig.add_subplot()
     for label, t in metrics["thresholds"].items():
         line, = ax.plot([float(x) for x in t["f1_by_threshold"]], list(t["f1_by_threshold"].values()), "o-", label=label)
@@ -207,7 +184,7 @@ def _grouped_bars(ax, frame: pd.DataFrame, columns: list[str]) -> None:
 
 
 def plot_slices(metrics: dict, path: Path) -> None:
-    fig = Figure(figsize=(12, 7))
+    fig = new_figure(figsize=(12, 7))
     for k, (column, values) in enumerate(metrics["slices"].items()):
         ax = fig.add_subplot(2, 2, k + 1)
         frame = pd.DataFrame(values).T
@@ -220,7 +197,7 @@ def plot_slices(metrics: dict, path: Path) -> None:
 
 
 def plot_robustness(metrics: dict, path: Path) -> None:
-    fig = Figure(figsize=(9, 4.5))
+    fig = new_figure(figsize=(9, 4.5))
     ax = fig.add_subplot()
     _grouped_bars(ax, robustness_table(metrics), ["macro_f1", "any_violation_f1"])
     ax.set(title="F1 on perturbed copies of the data", ylabel="F1")

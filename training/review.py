@@ -13,7 +13,7 @@ import json
 from collections.abc import Sequence
 from pathlib import Path
 
-from inference.labels import VIOLATIONS, unknown_labels
+from collectguard.inference.labels import VIOLATIONS, unknown_labels
 
 from .paths import AUTHORING_DIR
 

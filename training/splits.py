@@ -8,7 +8,6 @@ split never changes by rebuilding; exact duplicates are reported and only the fi
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import warnings
 from collections.abc import Sequence
@@ -19,8 +18,9 @@ from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 from sklearn.model_selection import StratifiedGroupKFold
 
-from inference.labels import VIOLATIONS, combination_key
-from inference.records import LabelledRow, load_labelled
+from collectguard.inference.labels import VIOLATIONS, combination_key
+from collectguard.inference.records import LabelledRow, load_labelled
+from collectguard.inference.textio import sha256_of
 
 from .neardup import exact_duplicate_groups, near_duplicate_pairs
 from .paths import AUTHORING_DIR, SPLITS_DIR
@@ -71,10 +71,6 @@ def row_to_json(row: LabelledRow) -> str:
     return json.dumps(record, ensure_ascii=False)
 
 
-def sha256_of(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
-
-
 def write_splits(rows: Sequence[LabelledRow], names: Sequence[str], out_dir: Path) -> dict[str, int]:
     out_dir.mkdir(parents=True, exist_ok=True)
     counts = {}
@@ -105,7 +101,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     rows = load_labelled(*sorted(args.authoring_dir.glob("batch_*.jsonl")))
     rows, dropped = drop_exact_duplicates(rows)
     for row in dropped:
-        print(f"dropped exact duplicate {row.source}: {row.text[:40]!r}")
+        print(f"dropped exact duplicate {row.origin}: {row.text[:40]!r}")
     names = assign_splits(rows, existing_assignment(args.out), args.seed)
     counts = write_splits(rows, names, args.out)
     print(f"{len(rows)} rows ({len(dropped)} exact duplicates dropped): "

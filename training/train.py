@@ -1,9 +1,17 @@
-"""``collectguard train --config training/configs/NAME.yaml [--set key=value ...] --output DIR``."""
+"""``collectguard train --config training/configs/NAME.yaml [--set key=value ...] --out DIR [--overwrite]``.
+
+The model is trained, its thresholds tuned on dev and its test split measured in memory; the model
+directory is written once, into a fresh folder beside ``DIR`` that replaces ``DIR`` only when
+everything succeeded. A failed run leaves nothing behind, and no file of an earlier model survives
+in ``DIR`` (a stale ``model.onnx`` or another kind's weights).
+"""
 from __future__ import annotations
 
 import argparse
+import logging
+import shutil
 import subprocess
-import sys
+import tempfile
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -11,17 +19,24 @@ from pathlib import Path
 import numpy as np
 import yaml
 
-from inference.classifier import Classifier
-from inference.labels import to_multi_hot
-from inference.modeldir import (METADATA_FILE, METRICS_FILE, THRESHOLDS_FILE, TFIDF_LOGREG, TRANSFORMER,
-                                ModelMetadata, write_heldout, write_json)
-from inference.records import load_labelled
+from collectguard.inference.classifier import Classifier
+from collectguard.inference.labels import VIOLATIONS, to_multi_hot
+from collectguard.inference.modeldir import (
+    METRICS_FILE,
+    TFIDF_LOGREG,
+    TRANSFORMER,
+    ModelMetadata,
+    write_heldout,
+    write_json,
+)
+from collectguard.inference.records import LabelledDataError, load_labelled
+from collectguard.inference.textio import sha256_of
 
-from .base_model import BaseModelNotFound
-from .config import Config, ConfigError, load_config
+from .config import Config, ConfigError, config_help, load_config
 from .metrics import multilabel_metrics, tune_thresholds
 from .model_card import model_card
-from .splits import sha256_of
+
+logger = logging.getLogger(__name__)
 
 
 def code_version() -> str:
@@ -40,75 +55,112 @@ def code_version() -> str:
 
 def evaluate_rows(classifier: Classifier, rows) -> tuple[np.ndarray, np.ndarray]:
     """Truth and probabilities of ``rows`` through the shipping prediction path."""
-    truth = np.array([to_multi_hot(r.labels) for r in rows], dtype=int)
+    truth = np.array([to_multi_hot(r.labels) for r in rows], dtype=int).reshape(-1, len(VIOLATIONS))
     return truth, classifier.predict_proba([r.text for r in rows])
 
 
-def train_model(config: Config, output_dir: Path, quiet: bool = False) -> dict:
-    """Train the configured model into ``output_dir`` and return its ``metrics.json`` content."""
-    splits = {name: load_labelled(getattr(config.data, name)) for name in ("train", "dev", "test")}
+def load_splits(config: Config) -> dict[str, list]:
+    """The labelled rows of ``data.train``, ``data.dev`` and ``data.test``; an empty split is an error."""
+    splits = {}
+    for name in ("train", "dev", "test"):
+        path = getattr(config.data, name)
+        try:
+            splits[name] = load_labelled(path)
+        except LabelledDataError as exc:
+            raise ConfigError(f"data.{name}: {exc}") from None
+        if not splits[name]:
+            raise ConfigError(f"data.{name}: {path} has no rows")
+    return splits
+
+
+def fit(config: Config, train_rows, dev_rows, workdir: Path, quiet: bool) -> tuple[object, dict]:
+    """The trained scorer (in memory) and facts for the model card."""
+    if config.model.kind == TRANSFORMER:
+        from .fit_transformer import fit_transformer
+
+        return fit_transformer(config, train_rows, dev_rows, workdir, quiet)
+    from .fit_baseline import fit_baseline
+
+    return fit_baseline(config, train_rows), {"precision": "fp64"}
+
+
+def build_classifier(config: Config, output_dir: Path, quiet: bool = False) -> tuple[Classifier, dict]:
+    """Train, tune thresholds on dev, measure on test and write the whole model directory into
+    ``output_dir`` (which must be new). Returns the classifier and its ``metrics.json`` content."""
+    splits = load_splits(config)
     train_rows = splits["train"]
     if config.training.augment:  # only the train split; dev and test are never augmented
         from .perturb import augment_rows
 
         train_rows = augment_rows(train_rows, config.training.seed)
-    output_dir.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
-    if config.model.kind == TRANSFORMER:
-        from .fit_transformer import fit_transformer
-
-        facts = fit_transformer(config, train_rows, splits["dev"], output_dir, quiet)
-    else:
-        from .fit_baseline import fit_baseline
-
-        fit_baseline(config, train_rows).save(output_dir)
-        facts = {"precision": "fp64"}
+    scorer, facts = fit(config, train_rows, splits["dev"], output_dir / "work", quiet)
     facts.update(train_seconds=time.perf_counter() - started, code_version=code_version(),
                  rows={name: len(rows) for name, rows in splits.items()}, train_rows=len(train_rows))
-    metadata = ModelMetadata(kind=config.model.kind if config.model.kind == TRANSFORMER else TFIDF_LOGREG,
+    metadata = ModelMetadata(kind=TRANSFORMER if config.model.kind == TRANSFORMER else TFIDF_LOGREG,
                              normalization=config.normalization, max_length=config.model.max_length,
                              window_stride=config.model.window_stride, code_version=facts["code_version"])
-    write_json(output_dir / METADATA_FILE, metadata.to_dict())
-    write_json(output_dir / THRESHOLDS_FILE, {label: 0.5 for label in metadata.labels})
-    classifier = Classifier.load(output_dir)
+    classifier = Classifier(scorer, dict.fromkeys(VIOLATIONS, 0.5), metadata)
     dev_truth, dev_probs = evaluate_rows(classifier, splits["dev"])
     thresholds = tune_thresholds(dev_truth, dev_probs)
-    write_json(output_dir / THRESHOLDS_FILE, thresholds)
-    classifier = Classifier.load(output_dir)
+    classifier.thresholds = np.array([thresholds[v] for v in VIOLATIONS], dtype=np.float32)
     test_truth, test_probs = evaluate_rows(classifier, splits["test"])
     metrics = {
         "dev": multilabel_metrics(dev_truth, classifier.decide(dev_probs), dev_probs),
         "test": multilabel_metrics(test_truth, classifier.decide(test_probs), test_probs),
         "thresholds": thresholds, "training": facts,
     }
+    shutil.rmtree(output_dir / "work", ignore_errors=True)
+    classifier.save_pretrained(output_dir)
     write_json(output_dir / METRICS_FILE, metrics)
     write_heldout(output_dir, [r.id for r in splits["test"]], test_truth, test_probs)
     resolved = config.to_dict()
     (output_dir / "training_config.yaml").write_text(yaml.safe_dump(resolved, allow_unicode=True, sort_keys=False),
                                                      encoding="utf-8")
-    hashes = {name: (getattr(config.data, name), sha256_of(Path(getattr(config.data, name))))
+    hashes = {name: (getattr(config.data, name), sha256_of(getattr(config.data, name)))
               for name in ("train", "dev", "test")}
     write_json(output_dir / "data_hashes.json", {name: {"path": p, "sha256": h} for name, (p, h) in hashes.items()})
     (output_dir / "README.md").write_text(model_card(resolved, metrics, thresholds, hashes, facts), encoding="utf-8")
+    return classifier, metrics
+
+
+def train_model(config: Config, output_dir: str | Path, quiet: bool = False, overwrite: bool = False) -> dict:
+    """Train the configured model into ``output_dir`` and return its ``metrics.json`` content.
+
+    ``output_dir`` must be absent or empty unless ``overwrite``; it is replaced only on success."""
+    output_dir = Path(output_dir)
+    if output_dir.exists() and (not output_dir.is_dir() or any(output_dir.iterdir())) and not overwrite:
+        raise ConfigError(f"--out {output_dir}: already exists and is not empty; pass --overwrite to replace it")
+    output_dir.parent.mkdir(parents=True, exist_ok=True)
+    fresh = Path(tempfile.mkdtemp(prefix=f".{output_dir.name}.training-", dir=output_dir.parent))
+    try:
+        _, metrics = build_classifier(config, fresh, quiet)
+        if output_dir.exists():
+            shutil.rmtree(output_dir) if output_dir.is_dir() else output_dir.unlink()
+        fresh.rename(output_dir)
+    finally:
+        shutil.rmtree(fresh, ignore_errors=True)
     return metrics
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="collectguard train", description=__doc__)
+def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="collectguard train", description=__doc__.split("\n\n")[0],
+                                     epilog=config_help(), formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--config", required=True, help="YAML file, e.g. training/configs/baseline.yaml")
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                         help="override a config value, e.g. --set training.epochs=3 (repeatable)")
-    parser.add_argument("--output", required=True, type=Path, help="model directory to write")
+    parser.add_argument("--out", required=True, type=Path, help="model directory to write")
+    parser.add_argument("--overwrite", action="store_true", help="replace --out if it exists (only on success)")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
-    args = parser.parse_args(argv)
-    try:
-        config = load_config(args.config, args.set)
-        metrics = train_model(config, args.output, args.quiet)
-    except (ConfigError, BaseModelNotFound) as exc:
-        print(f"collectguard train: {exc}", file=sys.stderr)
-        return 2
+    return parser.parse_args(argv)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parse_args(argv)
+    config = load_config(args.config, args.set)
+    metrics = train_model(config, args.out, args.quiet, args.overwrite)
     test = metrics["test"]
-    print(f"wrote {args.output}: test macro-F1 {test['macro_f1']:.3f}, any-violation F1 "
+    print(f"wrote {args.out}: test macro-F1 {test['macro_f1']:.3f}, any-violation F1 "
           f"{test['any_violation']['f1']:.3f}, " + ", ".join(
               f"{k} F1 {v['f1']:.3f}" for k, v in test["per_label"].items())
           + f"; trained in {metrics['training']['train_seconds']:.1f} s")

@@ -7,9 +7,9 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from inference.labels import COMPLIANT, SCRIPTS, SPEAKERS, STYLES, VIOLATIONS, combination_key
-from inference.records import LabelledRow, read_labelled
-from inference.textio import EncodingError
+from collectguard.inference.labels import COMPLIANT, SCRIPTS, SPEAKERS, STYLES, VIOLATIONS, combination_key
+from collectguard.inference.records import LabelledRow, read_labelled
+from collectguard.inference.textio import EncodingError
 
 from .neardup import NEAR_DUPLICATE_JACCARD, exact_duplicate_groups, near_duplicate_pairs
 
@@ -40,18 +40,18 @@ def validate_files(paths: Sequence[str], encoding: str | None = None,
     seen_ids: dict[str, str] = {}
     for row in rows:
         if row.id in seen_ids:
-            report.errors.append(f"{row.source}: id: duplicate id {row.id!r} (first at {seen_ids[row.id]})")
+            report.errors.append(f"{row.origin}: id: duplicate id {row.id!r} (first at {seen_ids[row.id]})")
         else:
-            seen_ids[row.id] = row.source
+            seen_ids[row.id] = row.origin
     for group in exact_duplicate_groups([r.text for r in rows]):
         first = rows[group[0]]
         for index in group[1:]:
-            report.errors.append(f"{rows[index].source}: text: duplicate of {first.source} "
+            report.errors.append(f"{rows[index].origin}: text: duplicate of {first.origin} "
                                  f"(same text up to width, script, punctuation): {rows[index].text[:40]!r}")
-    files = [r.source.rsplit(":", 1)[0] for r in rows]
+    files = [r.origin.rsplit(":", 1)[0] for r in rows]
     for i, j, jaccard in near_duplicate_pairs([r.text for r in rows], threshold=threshold):
-        message = (f"{rows[j].source}: text: near-duplicate (trigram Jaccard {jaccard:.2f}) of "
-                   f"{rows[i].source}: {rows[j].text[:30]!r} ~ {rows[i].text[:30]!r}")
+        message = (f"{rows[j].origin}: text: near-duplicate (trigram Jaccard {jaccard:.2f}) of "
+                   f"{rows[i].origin}: {rows[j].text[:30]!r} ~ {rows[i].text[:30]!r}")
         if files[i] != files[j]:
             report.errors.append(message + " (across files: leakage)")
         else:

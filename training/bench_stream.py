@@ -1,4 +1,4 @@
-"""Peak memory of ``collectguard score`` as the input grows: ``python -m inference.bench_stream``.
+"""Peak memory of ``collectguard score`` as the input grows: ``python -m collectguard.training.bench_stream``.
 
 Writes CSV inputs of each size (utterances drawn from the test split, 10 per call), scores each in a
 fresh process and prints rows/s and the child's peak RSS; streaming means the RSS stays flat.
@@ -6,10 +6,10 @@ fresh process and prints rows/s and the child's peak RSS; streaming means the RS
 from __future__ import annotations
 
 import argparse
-import json
 import csv
-import random
+import json
 import os
+import random
 import subprocess
 import sys
 import tempfile
@@ -29,7 +29,7 @@ def write_input(path: Path, rows: int, texts: list[str], seed: int = 13) -> None
 def measure(model: str, source: Path, output: Path, extra: list[str]) -> tuple[float, float]:
     """Seconds and peak RSS (MiB) of one scoring run in a child process."""
     started = time.perf_counter()
-    child = subprocess.Popen([sys.executable, "-m", "training.cli", "score", "--model", model, str(source),
+    child = subprocess.Popen([sys.executable, "-m", "collectguard", "score", "--model", model, str(source),
                               "--out", str(output), "--quiet", *extra], stdout=subprocess.DEVNULL)
     _, status, usage = os.wait4(child.pid, 0)  # this child's own peak RSS, in KiB on Linux
     child.returncode = os.waitstatus_to_exitcode(status)
@@ -39,7 +39,7 @@ def measure(model: str, source: Path, output: Path, extra: list[str]) -> tuple[f
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m inference.bench_stream", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m collectguard.training.bench_stream", description=__doc__)
     parser.add_argument("--model", required=True)
     parser.add_argument("--rows", default="100000,1000000", help="comma-separated input sizes, ascending")
     parser.add_argument("--texts", default="data/splits/test.jsonl")

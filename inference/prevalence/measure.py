@@ -18,8 +18,21 @@ import numpy as np
 import pandas as pd
 from scipy import sparse
 
-from .prevalence import (LABELS, METHODS, Joint, Rates, call_share, calibrate, clip, estimate, heldout_rates,
-                         joint_adjust, joint_rates, sld_posteriors, with_any)
+from .estimators import (
+    LABELS,
+    METHODS,
+    Joint,
+    Rates,
+    calibrate,
+    call_share,
+    clip,
+    estimate,
+    heldout_rates,
+    joint_adjust,
+    joint_rates,
+    sld_posteriors,
+    with_any,
+)
 
 CALL_METHODS = ("cc", "pcc", "emq")
 COLUMNS = ["group", "label", "method", "estimate", "ci_low", "ci_high", "n", "clipped", "flag"]
@@ -35,7 +48,7 @@ class Scored:
     truth: np.ndarray | None = None
 
     @classmethod
-    def from_probs(cls, probs, thresholds, truth=None) -> "Scored":
+    def from_probs(cls, probs, thresholds, truth=None) -> Scored:
         """From (n, 4) probabilities, the model's (4,) thresholds and optional (n, 4) 0/1 truth."""
         probs = np.asarray(probs, dtype=float).reshape(-1, len(LABELS) - 1)
         scores, decisions = with_any(probs, probs >= np.asarray(thresholds, dtype=np.float32))
@@ -88,7 +101,7 @@ class Pooled:
     pooling: sparse.csr_matrix  # (n, u) one-hot of ``inverse``
 
     @classmethod
-    def of(cls, corpus: Scored) -> "Pooled":
+    def of(cls, corpus: Scored) -> Pooled:
         scores, first, inverse = np.unique(corpus.scores, axis=0, return_index=True, return_inverse=True)
         inverse = inverse.ravel()
         pooling = sparse.csr_matrix((np.ones(len(inverse)), (np.arange(len(inverse)), inverse)),

@@ -27,15 +27,14 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from inference.classifier import Classifier
-from inference.modeldir import ModelDirectoryError
-from inference.prevalence import CALL_HEADLINE, HEADLINE, LABELS
-from inference.prevalence_input import heldout_arrays
-from inference.prevalence_measure import Scored, heldout_rates_all, measure_group
-from inference.records import LabelledDataError
-
-from .report import markdown_table
-from .splits import sha256_of
+from ..classifier import Classifier
+from ..modeldir import ModelDirectoryError
+from ..records import LabelledDataError
+from ..reporting import markdown_table
+from ..textio import sha256_of
+from .estimators import CALL_HEADLINE, HEADLINE, LABELS
+from .inputs import heldout_arrays
+from .measure import Scored, heldout_rates_all, measure_group
 
 SCENARIOS = {"1%": (0.01,) * 4, "5%": (0.05,) * 4, "20%": (0.20,) * 4,
              "shifted": (0.10, 0.02, 0.15, 0.03)}  # per label in VIOLATIONS order
@@ -215,7 +214,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if min(args.reps, args.bootstrap) < 1:
         parser.error("--reps and --bootstrap must be at least 1")
     try:
-        classifier = Classifier.load(args.model)
+        classifier = Classifier.from_pretrained(args.model)
         parts = [heldout_arrays(args.model, path, classifier) for path in args.data]
     except (ModelDirectoryError, LabelledDataError, ValueError) as exc:
         print(f"collectguard prevalence-sim: {exc}", file=sys.stderr)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from inference.labels import VIOLATIONS
+from .labels import VIOLATIONS
 
 LEVEL = 0.95
 PAIRED_METRICS = ("macro_f1", "any_violation.f1", *(f"{label}.f1" for label in VIOLATIONS))

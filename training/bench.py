@@ -1,4 +1,4 @@
-"""``python -m inference.bench --model DIR [--n 2000] [--batch-size 32]``: CPU speed, memory and quality
+"""``python -m collectguard.training.bench --model DIR [--n 2000] [--batch-size 32]``: CPU speed, memory and quality
 of every scoring path on one list of utterances.
 
 Paths: the ``transformers`` text-classification pipeline at batch 1 and 32 (the baseline), then the
@@ -25,10 +25,10 @@ from pathlib import Path
 
 import numpy as np
 
-from .labels import to_multi_hot
-from .modeldir import METADATA_FILE, read_json
-from .onnx_scorer import ONNX_FILES
-from .records import load_labelled
+from collectguard.inference.labels import to_multi_hot
+from collectguard.inference.modeldir import METADATA_FILE, read_json
+from collectguard.inference.onnx_scorer import ONNX_FILES
+from collectguard.inference.records import load_labelled
 
 PIPELINE_PATHS = {"pipeline b1": 1, "pipeline b32": 32}
 CLASSIFIER_PATHS = {"torch fp32": ("torch", "fp32"), "torch bf16": ("torch", "bf16"),
@@ -73,10 +73,10 @@ def measure(name: str, model_dir: str, texts: list[str], batch_size: int, test_t
     if name in PIPELINE_PATHS:
         seconds = _run_pipeline(model_dir, PIPELINE_PATHS[name], texts)
         return {"seconds": seconds, "peak_mib": _peak_mib(), "decisions": None}
-    from .classifier import Classifier
+    from collectguard.inference.classifier import Classifier
 
     backend, precision = CLASSIFIER_PATHS[name]
-    classifier = Classifier.load(model_dir, batch_size=batch_size, precision=precision, backend=backend)
+    classifier = Classifier.from_pretrained(model_dir, batch_size=batch_size, precision=precision, backend=backend)
     classifier.predict_proba(texts[:WARMUP])
     start = time.perf_counter()
     classifier.predict_proba(texts)
@@ -156,7 +156,7 @@ def header(model_dir: Path, n: int, batch_size: int, cores: int | None, metadata
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="python -m inference.bench", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="python -m collectguard.training.bench", description=__doc__.splitlines()[0])
     parser.add_argument("--model", type=Path, required=True, help="transformer model directory")
     parser.add_argument("--n", type=int, default=2000, help="utterances to score per path (default 2000)")
     parser.add_argument("--batch-size", type=int, default=32, help="Classifier batch size (default 32)")

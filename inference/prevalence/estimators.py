@@ -43,7 +43,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.special import expit  # overflow-safe sigmoid
 
-from .labels import VIOLATIONS
+from ..labels import VIOLATIONS
 
 LABELS: tuple[str, ...] = (*VIOLATIONS, "any")
 METHODS: tuple[str, ...] = ("cc", "acc", "pcc", "pacc", "emq", "acc_joint", "pacc_joint")
@@ -81,7 +81,7 @@ class Rates:
     slope: np.ndarray  # Platt recalibration: sigmoid(slope * logit(p) + intercept)
     intercept: np.ndarray
 
-    def take(self, rows) -> "Rates":
+    def take(self, rows) -> Rates:
         """The replicates ``rows`` (a slice or index array)."""
         return Rates(*(getattr(self, name)[rows] for name in self.__dataclass_fields__))
 
@@ -171,7 +171,7 @@ class Joint:
     intercept: np.ndarray  # (B, 4)
     effect: np.ndarray  # (B, 4, 4)
 
-    def take(self, rows) -> "Joint":
+    def take(self, rows) -> Joint:
         return Joint(self.intercept[rows], self.effect[rows])
 
 

@@ -10,17 +10,13 @@ import warnings
 from pathlib import Path
 
 import pandas as pd
-from matplotlib import font_manager
-from matplotlib.figure import Figure
 
-from inference.prevalence import CALL_HEADLINE, HEADLINE, LABELS, METHODS
-from inference.prevalence_measure import ALL
-
-from .report import markdown_table
+from ..reporting import markdown_table, new_figure
+from .estimators import CALL_HEADLINE, HEADLINE, LABELS, METHODS
+from .measure import ALL
 
 SECOND = "emq"  # the second opinion shown beside the headline
 PLOTS = {"methods": "methods_all.png", "groups": "by_group.png", "calls": "calls_by_group.png"}
-_CJK_HINTS = ("CJK", "Han Sans", "Han Serif", "Hei", "YaHei", "PingFang", "WenQuanYi", "Song", "Ming", "Kai")
 
 
 def interval(row) -> str:
@@ -47,13 +43,13 @@ def methods_table(table: pd.DataFrame, group: str = ALL) -> pd.DataFrame:
 
 
 def groups_table(table: pd.DataFrame, method: str) -> pd.DataFrame:
-    """Groups (rows) by labels (columns) for one method, with the plot number, n and the group's flags."""
+    """Groups (rows) by labels (columns) for one method, with n and the group's flags."""
     part = table[table["method"] == method]
     rows = []
-    for number, (group, rows_of_group) in enumerate(part.groupby("group", sort=False)):
+    for group, rows_of_group in part.groupby("group", sort=False):
         by_label = {r["label"]: r for _, r in rows_of_group.iterrows()}
         flags = sorted({f for r in by_label.values() for f in str(r["flag"]).split(";") if f and f != "nan"})
-        rows.append({"group": group, "#": f"#{number}", "n": int(rows_of_group["n"].iat[0]),
+        rows.append({"group": group, "n": int(rows_of_group["n"].iat[0]),
                      **{lb: interval(by_label.get(lb)) for lb in LABELS}, "flags": ", ".join(flags)})
     return pd.DataFrame(rows).set_index("group")
 
@@ -153,10 +149,6 @@ def markdown_report(prevalence: pd.DataFrame, calls: pd.DataFrame, context: dict
     return "\n\n".join(sections) + "\n"
 
 
-def _has_cjk_font() -> bool:
-    return any(hint in font.name for font in font_manager.fontManager.ttflist for hint in _CJK_HINTS)
-
-
 def _errorbars(ax, part: pd.DataFrame, positions, **style) -> None:
     if not len(part):
         return
@@ -168,7 +160,7 @@ def _errorbars(ax, part: pd.DataFrame, positions, **style) -> None:
 def plot_methods(prevalence: pd.DataFrame, path: Path) -> None:
     """Whole corpus: every method's estimate and interval (the headline in red), one panel per label."""
     part = prevalence[prevalence["group"] == ALL]
-    fig = Figure(figsize=(3 * len(LABELS), 3.2), layout="constrained")
+    fig = new_figure(figsize=(3 * len(LABELS), 3.2), layout="constrained")
     for ax, label in zip(fig.subplots(1, len(LABELS), sharey=True), LABELS):
         rows = part[part["label"] == label].reset_index(drop=True)
         headline = (rows["method"] == HEADLINE).to_numpy()
@@ -182,18 +174,16 @@ def plot_methods(prevalence: pd.DataFrame, path: Path) -> None:
 
 
 def plot_groups(table: pd.DataFrame, method: str, path: Path) -> None:
-    """One method by group (``all`` first), one panel per label; ``too_small`` groups hollow. Groups
-    are numbered (``#k``, as in the report's tables) when no CJK font is installed."""
+    """One method by group (``all`` first), one panel per label; ``too_small`` groups hollow."""
     part = table[table["method"] == method]
     groups = list(dict.fromkeys(part["group"]))
-    names = groups if _has_cjk_font() else [f"#{i}" for i in range(len(groups))]
-    fig = Figure(figsize=(3 * len(LABELS), 1 + 0.35 * len(groups)), layout="constrained")
+    fig = new_figure(figsize=(3 * len(LABELS), 1 + 0.35 * len(groups)), layout="constrained")
     for ax, label in zip(fig.subplots(1, len(LABELS), sharey=True), LABELS):
         rows = part[part["label"] == label].set_index("group").reindex(groups).reset_index()
         small = rows["flag"].fillna("").str.contains("too_small").to_numpy()
         _errorbars(ax, rows[~small], [i for i in range(len(groups)) if not small[i]])
         _errorbars(ax, rows[small], [i for i in range(len(groups)) if small[i]], mfc="white", alpha=0.6)
-        ax.set_yticks(range(len(groups)), names, fontsize=8)
+        ax.set_yticks(range(len(groups)), groups, fontsize=8)
         ax.invert_yaxis()
         ax.set_title(label)
         ax.set_xlim(left=0)

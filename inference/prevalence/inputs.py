@@ -14,11 +14,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .classifier import PROB_COLUMNS, Classifier
-from .labels import VIOLATIONS, to_multi_hot
-from .modeldir import HELDOUT_FILE, ModelDirectoryError, read_heldout
-from .records import load_labelled
-from .textio import resolve_encoding
+from ..classifier import PROB_COLUMNS, Classifier
+from ..labels import VIOLATIONS, labels_from_text, to_multi_hot
+from ..modeldir import HELDOUT_FILE, ModelDirectoryError, read_heldout
+from ..records import load_labelled
+from ..tables import TableError, read_table
 
 _TOLERANCE = 1e-6  # probabilities this close to a threshold may round either way in a CSV
 
@@ -30,22 +30,10 @@ class ScoredFileError(ValueError):
 def read_scored(path: str | Path) -> pd.DataFrame:
     """One scored file as a DataFrame, checked for the probability columns."""
     path = Path(path)
-    suffix = path.suffix.lower()
-    if not path.is_file():
-        raise ScoredFileError(f"{path}: no such file")
     try:
-        if suffix in (".parquet", ".pq"):
-            frame = pd.read_parquet(path)
-        elif suffix == ".csv":
-            frame = pd.read_csv(path, dtype=str, encoding=resolve_encoding(path, None))
-        elif suffix in (".jsonl", ".json"):
-            frame = pd.read_json(path, lines=True, dtype=False, encoding=resolve_encoding(path, None))
-        else:
-            raise ScoredFileError(f"{path}: unsupported extension {suffix!r}; use .parquet, .csv or .jsonl")
-    except (ValueError, OSError) as exc:
-        if isinstance(exc, ScoredFileError):
-            raise
-        raise ScoredFileError(f"{path}: cannot be read as {suffix[1:]}: {exc}") from exc
+        frame = read_table(path)
+    except TableError as exc:
+        raise ScoredFileError(str(exc)) from None
     missing = [c for c in PROB_COLUMNS if c not in frame.columns]
     if missing:
         raise ScoredFileError(f"{path}: missing column(s) {', '.join(missing)}; measure files written by "
@@ -71,7 +59,7 @@ def ok_rows(frame: pd.DataFrame, path) -> np.ndarray:
 
 def _label_list(value) -> list[str]:
     if isinstance(value, str):
-        return [p.strip() for p in value.split("|") if p.strip() and p.strip() != "compliant"]
+        return labels_from_text(value)
     return [] if value is None or (np.isscalar(value) and pd.isna(value)) else list(value)
 
 
@@ -110,6 +98,10 @@ def load_scored(paths, thresholds, model_dir, by: list[str], call_col: str | Non
         raise ScoredFileError(f"column {call_col!r} is in some scored files but not in "
                               f"{', '.join(f['_source'].iat[0] for f in frames if call_col not in f)}")
     combined, ok = pd.concat(frames, ignore_index=True), np.concatenate(oks)
+    if not ok.any():
+        statuses = combined["status"].astype(str).value_counts().to_dict() if "status" in combined else {}
+        raise ScoredFileError(f"{', '.join(map(str, paths))}: no row with status ok, so nothing to measure "
+                              f"(statuses: {statuses}); check the speaker column and --agent-value when scoring")
     if call_col is None or not any(has_calls):
         return combined, ok, None
     if combined.loc[ok, call_col].isna().any():
@@ -134,6 +126,6 @@ def heldout_arrays(model_dir, labelled: str | Path | None = None,
     rows = load_labelled(labelled)
     if not rows:
         raise ScoredFileError(f"{labelled}: no labelled rows")
-    classifier = classifier or Classifier.load(model_dir)
+    classifier = classifier or Classifier.from_pretrained(model_dir)
     truth = np.array([to_multi_hot(r.labels) for r in rows], dtype=int).reshape(-1, len(VIOLATIONS))
     return truth, classifier.predict_proba([r.text for r in rows])

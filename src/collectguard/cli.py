@@ -1,0 +1,81 @@
+"""The ``collectguard`` command: ``collectguard SUBCOMMAND [options]``.
+
+Each subcommand is a module with ``main(argv) -> int``, imported only when it runs (so that
+``collectguard validate`` does not pay for importing torch). The exit status means the same for all:
+0 done; 1 done, and what the command checks failed (``validate`` found errors, ``compare --gate``
+refused the candidate); 2 the input or options are wrong (one line on stderr says which file, line
+or key); 130 interrupted.
+"""
+from __future__ import annotations
+
+import importlib
+import logging
+import sys
+from collections.abc import Sequence
+
+SUBCOMMANDS = {
+    "validate": ("collectguard.training.validate", "check labelled data files and print their distributions"),
+    "split": ("collectguard.training.splits", "build data/splits from the authored batches"),
+    "agreement": ("collectguard.training.agreement", "draw a sample for a second annotator and compute Cohen's kappa"),
+    "apply-review": ("collectguard.training.review", "apply adjudicated label/text changes to the authored batches"),
+    "train": ("collectguard.training.train", "train a model directory from a YAML config"),
+    "evaluate": ("collectguard.training.evaluate",
+                 "evaluate a model directory: metrics with CIs, slices, robustness, false alarms, report"),
+    "score": ("collectguard.inference.score_cli", "score utterance tables (CSV/TSV/JSONL/Parquet); per-call summary"),
+    "prevalence": ("collectguard.inference.prevalence.cli",
+                   "share of utterances and calls with each violation, error-corrected, with CIs"),
+    "prevalence-sim": ("collectguard.inference.prevalence.sim",
+                       "simulate corpora of known prevalence: bias and CI coverage of each method"),
+    "export": ("collectguard.inference.export", "export a model directory to ONNX (optionally int8) for fast CPU scoring"),
+    "make-shaped-model": ("collectguard.training.make_shaped_model",
+                          "build an UNTRAINED bert-base/rbt3-shaped model, for speed measurement only"),
+}
+EXIT_OK, EXIT_FAILED_CHECK, EXIT_BAD_INPUT, EXIT_INTERRUPTED = 0, 1, 2, 130
+
+
+class UsageError(ValueError):
+    """Input or options that a command cannot work with; the message names the file, line or key."""
+
+
+def usage() -> str:
+    width = max(map(len, SUBCOMMANDS))
+    lines = [f"  {name:<{width}}  {help_text}" for name, (_, help_text) in SUBCOMMANDS.items()]
+    return ("usage: collectguard [--version] SUBCOMMAND [options]\n\nsubcommands:\n" + "\n".join(lines)
+            + "\n\nexit status: 0 done, 1 a check failed, 2 bad input or options, 130 interrupted")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["--version"]:
+        from collectguard import __version__
+
+        print(f"collectguard {__version__}")
+        return EXIT_OK
+    if not argv or argv[0] in ("-h", "--help"):
+        print(usage())
+        return EXIT_OK
+    if argv[0] not in SUBCOMMANDS:
+        print(usage() + f"\n\ncollectguard: unknown subcommand {argv[0]!r}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stderr)
+    name = argv[0]
+    try:
+        return importlib.import_module(SUBCOMMANDS[name][0]).main(argv[1:])
+    except KeyboardInterrupt:
+        print(f"\ncollectguard {name}: interrupted; {resume_hint(name)}", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except (ValueError, OSError) as exc:  # every input error of the project is a ValueError subclass
+        print(f"collectguard {name}: {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+
+
+def resume_hint(name: str) -> str:
+    if name == "score":
+        return "run the same command with --resume to continue where it stopped"
+    if name == "pretrain":
+        return "run the same command with --resume to continue from the last checkpoint"
+    return "nothing was written"
+
+
+if __name__ == "__main__":
+    sys.exit(main())
