@@ -17,8 +17,9 @@ LEVEL = 0.95
 PAIRED_METRICS = ("macro_f1", "any_violation.f1", *(f"{label}.f1" for label in VIOLATIONS))
 
 
-def resample_counts(n: int, n_resamples: int, seed: int) -> np.ndarray:
-    """(n_resamples, n): how many times each of ``n`` rows is drawn in each resample of size ``n``."""
+def resample_counts(n: int, n_resamples: int, seed: int | np.random.Generator) -> np.ndarray:
+    """(n_resamples, n): how many times each of ``n`` units is drawn in each resample of size ``n``
+    (``seed``: a seed, or a generator to draw from)."""
     if n == 0:
         return np.zeros((n_resamples, 0), dtype=np.int64)
     draws = np.random.default_rng(seed).integers(0, n, size=(n_resamples, n))

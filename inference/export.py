@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import logging
-import sys
 import warnings
 from collections.abc import Sequence
 from pathlib import Path
@@ -22,9 +21,10 @@ from pathlib import Path
 import numpy as np
 
 from .modeldir import TRANSFORMER, ModelDirectoryError, read_metadata
-from .onnx_scorer import ONNX_FILES
+from .onnx_scorer import ONNX_FILES, record_weights
 from .transformer import pad
 
+logger = logging.getLogger(__name__)
 FP32_TOLERANCE = 1e-3
 SAMPLE_TEXTS = [
     "您好，请问是张先生本人吗？",
@@ -100,8 +100,8 @@ def max_logit_difference(model, path: Path, input_ids: np.ndarray, attention: np
 
 
 def export_model_dir(model_dir: Path, int8: bool) -> list[Path]:
-    """Write and verify the ONNX files; returns their paths. Raises ``RuntimeError`` when the fp32
-    export does not reproduce torch's logits."""
+    """Write and verify the ONNX files; returns their paths. Raises ``ModelDirectoryError`` when the
+    fp32 export does not reproduce torch's logits."""
     from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
     if not model_dir.is_dir():
@@ -116,19 +116,20 @@ def export_model_dir(model_dir: Path, int8: bool) -> list[Path]:
     fp32_path = model_dir / ONNX_FILES["fp32"]
     export_fp32(model, input_ids, attention, fp32_path)
     difference = max_logit_difference(model, fp32_path, input_ids, attention)
-    print(f"{fp32_path}: max |logit difference| vs torch fp32 on {len(SAMPLE_TEXTS)} sample texts: "
-          f"{difference:.2e} (limit {FP32_TOLERANCE:.0e})")
+    logger.info("%s: max |logit difference| vs torch fp32 on %d sample texts: %.2e (limit %.0e)", fp32_path,
+                len(SAMPLE_TEXTS), difference, FP32_TOLERANCE)
     if difference > FP32_TOLERANCE:
         fp32_path.unlink()
-        raise RuntimeError(f"ONNX export differs from torch by {difference:.2e} > {FP32_TOLERANCE:.0e}; "
+        raise ModelDirectoryError(f"ONNX export differs from torch by {difference:.2e} > {FP32_TOLERANCE:.0e}; "
                            f"{fp32_path.name} removed")
     written = [fp32_path]
     if int8:
         int8_path = model_dir / ONNX_FILES["int8"]
         quantize_int8(fp32_path, int8_path)
         difference = max_logit_difference(model, int8_path, input_ids, attention)
-        print(f"{int8_path}: max |logit difference| vs torch fp32: {difference:.2e} (int8; for information)")
+        logger.info("%s: max |logit difference| vs torch fp32: %.2e (int8; for information)", int8_path, difference)
         written.append(int8_path)
+    record_weights(model_dir, [p.name for p in written])
     return written
 
 
@@ -138,14 +139,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--onnx", action="store_true", required=True, help="export to ONNX (the only format)")
     parser.add_argument("--int8", action="store_true", help="also write model.int8.onnx (dynamic int8)")
     args = parser.parse_args(argv)
-    try:
-        written = export_model_dir(args.model, args.int8)
-    except (ModelDirectoryError, RuntimeError) as exc:
-        print(f"collectguard export: {exc}", file=sys.stderr)
-        return 1
+    written = export_model_dir(args.model, args.int8)
     print("wrote " + ", ".join(str(p) for p in written))
     return 0
 
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -47,16 +47,17 @@ def mask_pii(text: str) -> str:
     return _PHONE_RE.sub(PHONE, text)
 
 
-@lru_cache(maxsize=1)
-def _t2s():
-    import opencc  # imported on first use: loading its dictionaries takes a moment
+@lru_cache(maxsize=4)
+def opencc_converter(config: str):
+    """OpenCC's converter ``config`` (``t2s``, ``s2t``, ``s2tw`` ...), loaded once, on first use."""
+    import opencc  # loading its dictionaries takes a moment
 
-    return opencc.OpenCC("t2s")
+    return opencc.OpenCC(config)
 
 
 def to_simplified(text: str) -> str:
     """Traditional to simplified characters with OpenCC's ``t2s`` conversion."""
-    return _t2s().convert(text)
+    return opencc_converter("t2s").convert(text)
 
 
 def normalize(text: str, config: NormalizationConfig = NormalizationConfig()) -> str:

@@ -16,9 +16,12 @@ import numpy as np
 from scipy.special import expit  # overflow-safe sigmoid
 
 from .modeldir import ModelDirectoryError
+from .textio import sha256_of, write_atomic
 from .transformer import pad, windowed_probabilities
 
 ONNX_FILES = {"fp32": "model.onnx", "int8": "model.int8.onnx"}
+EXPORT_RECORD = "onnx_export.json"  # the SHA-256 of the weights each ONNX file was exported from
+WEIGHTS_FILE = "model.safetensors"
 SPECIAL_TOKENS = {"cls_token": "[CLS]", "sep_token": "[SEP]", "pad_token": "[PAD]"}
 
 
@@ -32,6 +35,23 @@ def onnx_path(model_dir: Path, precision: str) -> Path:
         raise ModelDirectoryError(f"{model_dir}: no {path.name}; run `collectguard export --model {model_dir} "
                                   f"{flags}` first")
     return path
+
+
+def record_weights(model_dir: Path, names: list[str]) -> None:
+    """Record which weights the ONNX files ``names`` were exported from."""
+    record = {name: {"weights_sha256": sha256_of(Path(model_dir) / WEIGHTS_FILE)} for name in names}
+    write_atomic(Path(model_dir) / EXPORT_RECORD, json.dumps(record, indent=2) + "\n")
+
+
+def check_exported_from_current_weights(model_dir: Path, path: Path) -> None:
+    """An ONNX file exported from other weights (the model was retrained since) is refused."""
+    record_path = Path(model_dir) / EXPORT_RECORD
+    record = json.loads(record_path.read_text(encoding="utf-8")) if record_path.is_file() else {}
+    expected = record.get(path.name, {}).get("weights_sha256")
+    if expected is None or expected != sha256_of(Path(model_dir) / WEIGHTS_FILE):
+        raise ModelDirectoryError(f"{path}: not exported from this directory's {WEIGHTS_FILE} (retrained since, or "
+                                  f"exported by an older version); run `collectguard export --model {model_dir} "
+                                  "--onnx` again")
 
 
 def available_cores() -> int:
@@ -71,6 +91,7 @@ class OnnxScorer:
 
         model_dir = Path(model_dir)
         path = onnx_path(model_dir, precision)
+        check_exported_from_current_weights(model_dir, path)
         tokenizer_path = model_dir / "tokenizer.json"
         if not tokenizer_path.is_file():
             raise ModelDirectoryError(f"{model_dir}: no tokenizer.json (a fast tokenizer file is needed)")

@@ -16,6 +16,7 @@ from .tables import jsonl_records
 from .textio import resolve_encoding
 
 REQUIRED_FIELDS = ("id", "text", "labels", "speaker", "style", "script")
+LENGTH_BUCKETS = ((10, "<10"), (30, "10-29"), (60, "30-59"), (100, "60-99"), (float("inf"), "100+"))
 AUTHORED = "authored"
 
 
@@ -86,7 +87,10 @@ def _collapse_missing(errors: list[RowError], records: int) -> list[RowError]:
     if not absent:
         return errors
     kept = [e for e in errors if not (e.message == "missing" and e.field in absent)]
-    first = {e.field: e for e in errors if e.message == "missing" and e.field in absent}
+    first = {}
+    for e in errors:
+        if e.message == "missing" and e.field in absent:
+            first.setdefault(e.field, e)
     return [RowError(first[name].path, first[name].line, name, f"missing in all {records} rows (no such column)")
             for name in sorted(absent)] + kept
 
@@ -143,6 +147,11 @@ def _to_row(record: dict, origin: str) -> tuple[LabelledRow | None, list[tuple[s
         return None, errors
     return LabelledRow(identifier, text, tuple(labels), record["speaker"], record["style"], record["script"],
                        record.get("note") or "", record.get("source") or AUTHORED, origin), []
+
+
+def length_bucket(length: int) -> str:
+    """The length slice of a text of ``length`` characters (data card distributions, evaluation slices)."""
+    return next(name for upper, name in LENGTH_BUCKETS if length < upper)
 
 
 def to_frame(rows: list[LabelledRow]):

@@ -5,6 +5,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from collectguard.cli import main
 from collectguard.inference.bootstrap import (
     bootstrap_cis,
     metric_samples,
@@ -14,8 +15,8 @@ from collectguard.inference.bootstrap import (
 )
 from collectguard.inference.classifier import Classifier
 from collectguard.inference.labels import VIOLATIONS, to_multi_hot
-from collectguard.inference.records import load_labelled
-from collectguard.training.evaluate import false_alarm_rates, length_bucket, main
+from collectguard.inference.records import length_bucket, load_labelled
+from collectguard.training.evaluate import false_alarm_rates
 from collectguard.training.metrics import cooccurrence, expected_calibration_error, multilabel_metrics, reliability_bins
 from collectguard.training.perturb import PERTURBATIONS
 
@@ -43,7 +44,7 @@ def report(baseline_model, tiny_model, tmp_path_factory):
     """One full run: baseline on mini test+dev, compared with the tiny BERT, with a false-alarm CSV."""
     tmp = tmp_path_factory.mktemp("evaluate")
     out, csv = tmp / "report", write_false_alarm_csv(tmp / "cold.csv")
-    rc = main(["--model", str(baseline_model[0]), "--data", *map(str, DATA), "--out", str(out),
+    rc = main(["evaluate", "--model", str(baseline_model[0]), "--data", *map(str, DATA), "--out", str(out),
                "--compare", str(tiny_model[0]), "--false-alarm-data", str(csv), "--bootstrap", "300"])
     assert rc == 0
     metrics = json.loads((out / "metrics.json").read_text(encoding="utf-8"))
@@ -169,7 +170,7 @@ def test_paired_bootstrap_of_a_model_against_itself(report):
 
 def test_compare_with_itself_through_the_cli(baseline_model, tmp_path):
     model = str(baseline_model[0])
-    assert main(["--model", model, "--data", str(DATA[0]), "--out", str(tmp_path), "--compare", model,
+    assert main(["evaluate", "--model", model, "--data", str(DATA[0]), "--out", str(tmp_path), "--compare", model,
                  "--bootstrap", "100"]) == 0
     paired = json.loads((tmp_path / "metrics.json").read_text())["compare"]["paired"]
     assert set(paired) == {"macro_f1", "any_violation.f1", *(f"{label}.f1" for label in VIOLATIONS)}
@@ -220,10 +221,10 @@ def test_slices_and_robustness_cover_every_row_and_perturbation(report):
     metrics = report[1]
     for column, values in metrics["slices"].items():
         assert sum(v["n"] for v in values.values()) == metrics["n"], column
-    assert list(metrics["slices"]["length_bucket"]) == [b for b in ("<10", "10-29", "30-59", "60+")
+    assert list(metrics["slices"]["length_bucket"]) == [b for b in ("<10", "10-29", "30-59", "60-99", "100+")
                                                         if b in metrics["slices"]["length_bucket"]]
-    assert [length_bucket(n) for n in (1, 9, 10, 29, 30, 59, 60, 500)] == \
-        ["<10", "<10", "10-29", "10-29", "30-59", "30-59", "60+", "60+"]
+    assert [length_bucket(n) for n in (1, 9, 10, 29, 30, 59, 60, 99, 100, 500)] == \
+        ["<10", "<10", "10-29", "10-29", "30-59", "30-59", "60-99", "60-99", "100+", "100+"]
     assert set(metrics["robustness"]) == set(PERTURBATIONS)
     base = metrics["overall"]["macro_f1"]
     for result in metrics["robustness"].values():
@@ -233,7 +234,7 @@ def test_slices_and_robustness_cover_every_row_and_perturbation(report):
 
 def test_missing_column_in_false_alarm_csv_is_a_clear_error(baseline_model, tmp_path, capsys):
     csv = write_false_alarm_csv(tmp_path / "cold.csv", text_column="content")
-    rc = main(["--model", str(baseline_model[0]), "--data", str(DATA[0]), "--out", str(tmp_path / "out"),
+    rc = main(["evaluate", "--model", str(baseline_model[0]), "--data", str(DATA[0]), "--out", str(tmp_path / "out"),
                "--false-alarm-data", str(csv)])
     err = capsys.readouterr().err
     assert rc == 2 and str(csv) in err and "no column 'TEXT'" in err and "Traceback" not in err
@@ -251,6 +252,6 @@ def test_bad_input_exits_2_with_a_message(baseline_model, tmp_path, capsys, case
                                "style": "clean", "script": "simplified"}) + "\n", encoding="utf-8")
     model = tmp_path / "no-model" if case == "model" else baseline_model[0]
     data = {"model": DATA[0], "data": tmp_path / "missing.jsonl", "schema": bad}[case]
-    rc = main(["--model", str(model), "--data", str(data), "--out", str(tmp_path / "out")])
+    rc = main(["evaluate", "--model", str(model), "--data", str(data), "--out", str(tmp_path / "out")])
     err = capsys.readouterr().err
     assert rc == 2 and message.format(tmp=tmp_path) in err and "Traceback" not in err

@@ -97,12 +97,13 @@ def test_unsupported_backend_and_precision_are_clear_errors(tiny_model, options,
         Classifier.from_pretrained(tiny_model[0], **options)
 
 
-def test_export_command_writes_and_verifies(exported_model, capsys):
-    from collectguard.inference.export import main
+def test_export_command_writes_and_verifies(exported_model, capsys, caplog):
+    from collectguard.cli import main
 
-    assert main(["--model", str(exported_model), "--onnx"]) == 0
-    out = capsys.readouterr().out
-    assert "max |logit difference| vs torch fp32" in out and (exported_model / "model.onnx").is_file()
+    caplog.set_level("INFO")
+    assert main(["export", "--model", str(exported_model), "--onnx"]) == 0
+    assert "wrote" in capsys.readouterr().out and (exported_model / "model.onnx").is_file()
+    assert "max |logit difference| vs torch fp32" in caplog.text
 
 
 def test_benchmark_texts_are_seeded_and_8_to_80_characters():

@@ -11,7 +11,6 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import sys
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -21,9 +20,7 @@ import pandas as pd
 from collectguard.inference.bootstrap import LEVEL, attach_cis, bootstrap_cis, bootstrap_rate, paired_bootstrap
 from collectguard.inference.classifier import PROB_COLUMNS, Classifier
 from collectguard.inference.labels import COMPLIANT, VIOLATIONS
-from collectguard.inference.modeldir import ModelDirectoryError
-from collectguard.inference.records import LabelledDataError, load_labelled, to_frame
-from collectguard.inference.textio import EncodingError
+from collectguard.inference.records import LENGTH_BUCKETS, length_bucket, load_labelled, to_frame
 
 from .metrics import binary_metrics, cooccurrence, expected_calibration_error, multilabel_metrics, reliability_bins
 from .perturb import PERTURBATIONS, perturb
@@ -31,7 +28,6 @@ from .report import write_report
 from .train import evaluate_rows
 
 THRESHOLD_GRID = tuple(round(0.1 * i, 1) for i in range(1, 10))
-LENGTH_BUCKETS = ((10, "<10"), (30, "10-29"), (60, "30-59"), (math.inf, "60+"))  # (exclusive upper, name)
 SLICE_COLUMNS = ("style", "script", "speaker", "length_bucket")
 FALSE_ALARM_COLUMNS = ("label", "fine-grained-label", "TEXT")
 NAN = float("nan")
@@ -39,10 +35,6 @@ NAN = float("nan")
 
 class EvaluationInputError(ValueError):
     """An input the evaluation cannot use; the message names the option, file and column."""
-
-
-def length_bucket(length: int) -> str:
-    return next(name for upper, name in LENGTH_BUCKETS if length < upper)
 
 
 def rows_frame(rows) -> pd.DataFrame:
@@ -266,12 +258,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.bootstrap < 1:
         parser.error("--bootstrap must be at least 1")
-    try:
-        metrics, errors = evaluate(args.model, args.data, args.compare, args.false_alarm_data, args.bootstrap, args.seed)
-        write_outputs(metrics, errors, args.out)
-    except (EvaluationInputError, ModelDirectoryError, LabelledDataError, EncodingError) as exc:
-        print(f"collectguard evaluate: {exc}", file=sys.stderr)
-        return 2
+    metrics, errors = evaluate(args.model, args.data, args.compare, args.false_alarm_data, args.bootstrap, args.seed)
+    write_outputs(metrics, errors, args.out)
     overall = metrics["overall"]
     print(f"wrote {args.out}: {metrics['n']} rows, macro-F1 {overall['macro_f1']:.3f} "
           f"[{overall['macro_f1_ci'][0]:.3f}, {overall['macro_f1_ci'][1]:.3f}], any-violation F1 "

@@ -5,6 +5,5 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DATA_DIR = PROJECT_ROOT / "data"
 AUTHORING_DIR = DATA_DIR / "authoring"
 SPLITS_DIR = DATA_DIR / "splits"
-MODELS_DIR = PROJECT_ROOT / "models"
 CONFIGS_DIR = PROJECT_ROOT / "training" / "configs"
 COLD_TEST_CSV = PROJECT_ROOT.parent / "shared" / "external" / "COLD" / "test.csv"

@@ -128,8 +128,8 @@ def markdown_report(metrics: dict) -> str:
         "## Thresholds\n\nStored thresholds (tuned on dev) and F1 at fixed thresholds.\n\n"
         + markdown_table(threshold_table(metrics)) + f"\n\n![F1 by threshold]({PLOTS['thresholds']})",
         "## Slices\n\nMacro-F1 averages the labels that occur in the slice's truth; F1 is undefined (–) in "
-        "a slice without violations. `false_alarm_rate`: share of the slice's compliant rows flagged.\n\n" + markdown_table(slices_table(metrics))
-        + f"\n\n![slices]({PLOTS['slices']})",
+        "a slice without violations. `false_alarm_rate`: share of the slice's compliant rows flagged.\n\n"
+        + markdown_table(slices_table(metrics)) + f"\n\n![slices]({PLOTS['slices']})",
         "## Robustness\n\nThe same rows perturbed (labels unchanged); drop = unperturbed - perturbed.\n\n"
         + markdown_table(robustness_table(metrics)) + f"\n\n![robustness]({PLOTS['robustness']})",
     ]

@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from collectguard.inference.labels import VIOLATIONS, unknown_labels
+from collectguard.inference.textio import write_atomic
 
 from .paths import AUTHORING_DIR
 
@@ -33,29 +34,35 @@ def read_decisions(path: Path) -> dict[str, dict]:
 
 
 def apply_decisions(decisions: dict[str, dict], authoring_dir: Path) -> list[str]:
-    """Rewrite the batch files with the decisions applied; return one line per change."""
-    changes, seen = [], set()
-    for batch in sorted(authoring_dir.glob("batch_*.jsonl")):
-        records = [json.loads(line) for line in batch.read_text(encoding="utf-8").splitlines() if line.strip()]
-        for record in records:
-            decision = decisions.get(record["id"])
-            if decision is None:
-                continue
-            seen.add(record["id"])
-            old_labels = [v for v in VIOLATIONS if v in record["labels"]]
-            new_text = decision["text"] or record["text"]
-            if old_labels == decision["labels"] and new_text == record["text"]:
-                continue
-            changes.append(f"{record['id']}: {old_labels} -> {decision['labels']}"
-                           + (f"; text {record['text'][:30]!r} -> {new_text[:30]!r}" if new_text != record["text"] else ""))
-            record["labels"], record["text"] = decision["labels"], new_text
-            tag = f"reviewed:{decision['source']}"
-            record["note"] = f"{record.get('note', '')} {tag}".strip() if tag not in record.get("note", "") else record["note"]
-        batch.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records), encoding="utf-8")
-    missing = sorted(set(decisions) - seen)
+    """Rewrite the batch files with the decisions applied; return one line per change. Every id is
+    checked before any file is written, and each file is replaced atomically."""
+    batches = {batch: [json.loads(line) for line in batch.read_text(encoding="utf-8").splitlines() if line.strip()]
+               for batch in sorted(authoring_dir.glob("batch_*.jsonl"))}
+    missing = sorted(set(decisions) - {r["id"] for records in batches.values() for r in records})
     if missing:
-        raise ValueError(f"ids not found in {authoring_dir}: {missing[:10]}")
+        raise ValueError(f"ids not found in {authoring_dir}: {missing[:10]}; nothing was changed")
+    changes = []
+    for batch, records in batches.items():
+        changed = [_apply(record, decisions[record["id"]]) for record in records if record["id"] in decisions]
+        changes.extend(c for c in changed if c)
+        if any(changed):
+            write_atomic(batch, "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records))
     return changes
+
+
+def _apply(record: dict, decision: dict) -> str | None:
+    """Apply one decision to ``record`` in place; the change as a line, or None when there is none."""
+    old_labels = [v for v in VIOLATIONS if v in record["labels"]]
+    new_text = decision["text"] or record["text"]
+    if old_labels == decision["labels"] and new_text == record["text"]:
+        return None
+    change = (f"{record['id']}: {old_labels} -> {decision['labels']}"
+              + (f"; text {record['text'][:30]!r} -> {new_text[:30]!r}" if new_text != record["text"] else ""))
+    record["labels"], record["text"] = decision["labels"], new_text
+    tag = f"reviewed:{decision['source']}"
+    if tag not in record.get("note", ""):
+        record["note"] = f"{record.get('note', '')} {tag}".strip()
+    return change
 
 
 def main(argv: Sequence[str] | None = None) -> int:

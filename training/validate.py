@@ -8,12 +8,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from collectguard.inference.labels import COMPLIANT, SCRIPTS, SPEAKERS, STYLES, VIOLATIONS, combination_key
-from collectguard.inference.records import LabelledRow, read_labelled
+from collectguard.inference.records import LENGTH_BUCKETS, LabelledRow, length_bucket, read_labelled
 from collectguard.inference.textio import EncodingError
 
 from .neardup import NEAR_DUPLICATE_JACCARD, exact_duplicate_groups, near_duplicate_pairs
-
-LENGTH_BUCKETS = ((2, 9), (10, 29), (30, 59), (60, 99), (100, 150), (151, None))
 
 
 @dataclass
@@ -59,13 +57,6 @@ def validate_files(paths: Sequence[str], encoding: str | None = None,
     return report
 
 
-def _length_bucket(length: int) -> str:
-    for low, high in LENGTH_BUCKETS:
-        if length >= low and (high is None or length <= high):
-            return f"{low}-{high}" if high else f">{low - 1}"
-    return f"<{LENGTH_BUCKETS[0][0]}"
-
-
 def _table(title: str, counts: Counter, total: int, order: Sequence[str] | None = None) -> str:
     keys = list(order) if order else [k for k, _ in counts.most_common()]
     lines = [f"{title}:"]
@@ -86,7 +77,7 @@ def distribution_text(rows: Sequence[LabelledRow]) -> str:
         for v in VIOLATIONS:
             if not r.labels and f"contrast:{v}" in r.note:
                 notes[f"contrast:{v}"] += 1
-    lengths = Counter(_length_bucket(len(r.text)) for r in rows)
+    lengths = Counter(length_bucket(len(r.text)) for r in rows)
     combos = Counter(combination_key(r.labels) for r in rows)
     parts = [
         f"rows: {total}",
@@ -97,7 +88,7 @@ def distribution_text(rows: Sequence[LabelledRow]) -> str:
         _table("style", Counter(r.style for r in rows), total, STYLES),
         _table("script", Counter(r.script for r in rows), total, SCRIPTS),
         _table("speaker", Counter(r.speaker for r in rows), total, SPEAKERS),
-        _table("length (characters)", lengths, total, [_length_bucket(low) for low, _ in LENGTH_BUCKETS]),
+        _table("length (characters)", lengths, total, [name for _, name in LENGTH_BUCKETS]),
     ]
     return "\n".join(parts)
 

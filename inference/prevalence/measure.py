@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 from scipy import sparse
 
+from ..bootstrap import resample_counts
 from .estimators import (
     LABELS,
     METHODS,
@@ -68,19 +69,12 @@ class HeldoutRates:
     joint_replicates: tuple[Joint, Joint]
 
 
-def draw_counts(rng: np.random.Generator, n_units: int, n_replicates: int) -> np.ndarray:
-    """(n_replicates, n_units): how often each unit is drawn in a resample of size ``n_units``."""
-    draws = rng.integers(0, n_units, size=(n_replicates, n_units))
-    flat = (draws + np.arange(n_replicates)[:, None] * n_units).ravel()
-    return np.bincount(flat, minlength=n_replicates * n_units).reshape(n_replicates, n_units)
-
-
 def heldout_rates_all(heldout: Scored, n_boot: int, seed: int) -> HeldoutRates:
     """Error rates from the held-out rows, once for all groups."""
     if heldout.truth is None or not len(heldout.truth):
         raise ValueError("held-out rows with truth are needed for error rates")
     ones = np.ones((1, len(heldout.truth)))
-    counts = draw_counts(np.random.default_rng((seed, 0)), len(heldout.truth), n_boot).astype(float)
+    counts = resample_counts(len(heldout.truth), n_boot, np.random.default_rng((seed, 0))).astype(float)
     columns = [(heldout.truth[:, k], heldout.scores[:, k], heldout.decisions[:, k]) for k in range(len(LABELS))]
     truth, k = heldout.truth[:, :-1], len(LABELS) - 1
 
@@ -148,7 +142,7 @@ def _starts(calls: np.ndarray | None) -> np.ndarray | None:
     return None if calls is None else np.flatnonzero(np.r_[True, calls[1:] != calls[:-1]])
 
 
-def _replicates(pooled: Pooled, calls, rates: HeldoutRates, n_boot: int, rng, crossed=None) -> dict:
+def _replicates(pooled: Pooled, calls, rates: HeldoutRates, n_boot: int, rng) -> dict:
     """The estimates of ``n_boot`` replicates, computed in blocks to bound memory."""
     n = len(pooled.inverse)
     units = n if calls is None else int(calls.max()) + 1
@@ -157,10 +151,8 @@ def _replicates(pooled: Pooled, calls, rates: HeldoutRates, n_boot: int, rng, cr
     parts = []
     for first in range(0, n_boot, block):
         rows = slice(first, min(first + block, n_boot))
-        unit_weights = draw_counts(rng, units, rows.stop - rows.start).astype(float)
+        unit_weights = resample_counts(units, rows.stop - rows.start, rng).astype(float)
         weights = unit_weights if calls is None else unit_weights[:, calls]
-        if crossed is not None:  # pigeonhole bootstrap (Owen 2007): resample the crossed units too
-            weights = weights * draw_counts(rng, int(crossed.max()) + 1, len(weights))[:, crossed]
         parts.append(_estimates(weights, unit_weights, starts, pooled, [r.take(rows) for r in rates.replicates],
                                 tuple(j.take(rows) for j in rates.joint_replicates)))
     return {key: tuple(np.concatenate([p[key][i] for p in parts]) for i in range(2)) for key in parts[0]}
@@ -182,11 +174,9 @@ def _flag(n: int, min_size: int, point: float, reps: np.ndarray, clipped: np.nda
 
 
 def measure_group(name: str, corpus: Scored, calls: np.ndarray | None, rates: HeldoutRates, n_boot: int,
-                  rng: np.random.Generator, min_size: int, crossed: np.ndarray | None = None):
+                  rng: np.random.Generator, min_size: int):
     """Tidy rows (utterance level, call level) of one group. ``calls``: call codes 0..C-1 in
-    non-decreasing order (rows sorted by call), or None. ``crossed``: codes 0..K-1 of a second
-    resampling unit crossed with calls, e.g. identical texts, whose errors are shared wherever they
-    occur (utterance level only)."""
+    non-decreasing order (rows sorted by call), or None."""
     n = len(corpus.scores)
     n_calls = 0 if calls is None or not n else int(calls.max()) + 1
     if n == 0:
@@ -196,7 +186,7 @@ def measure_group(name: str, corpus: Scored, calls: np.ndarray | None, rates: He
                 if calls is not None else [])
     pooled = Pooled.of(corpus)
     point = _estimates(np.ones((1, n)), np.ones((1, n_calls)), _starts(calls), pooled, rates.point, rates.joint_point)
-    reps = _replicates(pooled, calls, rates, n_boot, rng, crossed)
+    reps = _replicates(pooled, calls, rates, n_boot, rng)
     tables = {"utterance": [], "call": []}
     for (level, label, method), (value, clipped) in point.items():
         values, rep_clipped = reps[level, label, method]

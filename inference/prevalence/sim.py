@@ -19,7 +19,6 @@ Probabilities are computed once per labelled row; repetitions only draw indices.
 from __future__ import annotations
 
 import argparse
-import sys
 from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
@@ -28,8 +27,6 @@ import numpy as np
 import pandas as pd
 
 from ..classifier import Classifier
-from ..modeldir import ModelDirectoryError
-from ..records import LabelledDataError
 from ..reporting import markdown_table
 from ..textio import sha256_of
 from .estimators import CALL_HEADLINE, HEADLINE, LABELS
@@ -213,12 +210,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if min(args.reps, args.bootstrap) < 1:
         parser.error("--reps and --bootstrap must be at least 1")
-    try:
-        classifier = Classifier.from_pretrained(args.model)
-        parts = [heldout_arrays(args.model, path, classifier) for path in args.data]
-    except (ModelDirectoryError, LabelledDataError, ValueError) as exc:
-        print(f"collectguard prevalence-sim: {exc}", file=sys.stderr)
-        return 2
+    classifier = Classifier.from_pretrained(args.model)
+    parts = [heldout_arrays(args.model, path, classifier) for path in args.data]
     truth, probs = np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts])
     results = simulate(truth, probs, classifier.thresholds, SCENARIOS, args.reps, args.bootstrap, args.seed,
                        args.workers)
