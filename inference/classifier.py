@@ -23,7 +23,7 @@ from .normalize import normalize
 
 logger = logging.getLogger(__name__)
 PROB_COLUMNS = [f"prob_{label}" for label in VIOLATIONS]
-BACKEND_PRECISIONS = {"torch": ("fp32", "bf16", "int8"), "onnx": ("fp32", "int8")}
+BACKEND_PRECISIONS = {"torch": ("auto", "fp32", "bf16", "int8"), "onnx": ("auto", "fp32", "int8")}
 OK, EMPTY_TEXT = "ok", "empty_text"
 
 
@@ -69,7 +69,8 @@ class Classifier:
             device: ``"cpu"``, ``"cuda"``, or ``"auto"`` (a GPU when torch sees one) for transformers.
             backend: ``"torch"``, or ``"onnx"`` (after ``collectguard export --model DIR --onnx [--int8]``;
                 needs neither torch nor transformers).
-            precision: ``"fp32"``, ``"bf16"`` (autocast) or ``"int8"`` (dynamic quantisation, CPU).
+            precision: ``"fp32"``, ``"bf16"`` (autocast), ``"int8"`` (dynamic quantisation, CPU) or
+                ``"auto"``: fp32 or bf16, whichever a short measurement finds faster here (fp32 for onnx).
             batch_size: windows per forward pass.
 
         Returns:
@@ -85,6 +86,8 @@ class Classifier:
         check_backend(backend, precision, device)
         metadata = read_metadata(model_dir)
         thresholds = read_thresholds(model_dir)
+        if backend == "onnx" and precision == "auto":
+            precision = "fp32"
         options = {"batch_size": batch_size, "precision": precision}
         if metadata.kind == TRANSFORMER and backend == "onnx":
             from .onnx_scorer import OnnxScorer

@@ -14,7 +14,7 @@ import numpy as np
 
 from .modeldir import ModelDirectoryError
 
-PRECISIONS = ("fp32", "bf16", "int8")
+PRECISIONS = ("auto", "fp32", "bf16", "int8")
 
 
 def windows(ids: list[int], body_length: int, stride: int) -> list[list[int]]:
@@ -77,10 +77,21 @@ def quantize_int8(model):
         return quantize_dynamic(model, {torch.nn.Linear}, dtype=torch.qint8)
 
 
+def _fastest_precision(model, device: str) -> str:
+    import torch
+
+    if device == "cuda":
+        return "bf16" if torch.cuda.is_bf16_supported() else "fp32"
+    from .precision import fastest_cpu_precision
+
+    return fastest_cpu_precision(model, training=False)
+
+
 class TransformerScorer:
     """Sigmoid outputs of ``AutoModelForSequenceClassification``, max-combined over a text's windows.
 
-    ``precision``: ``fp32``; ``bf16`` (autocast); ``int8`` (dynamic quantisation of the Linear layers).
+    ``precision``: ``fp32``; ``bf16`` (autocast); ``int8`` (dynamic quantisation of the Linear layers);
+    ``auto``: bf16 on a GPU that supports it, on a CPU whichever of fp32/bf16 a short measurement finds faster.
     """
 
     def __init__(self, model, tokenizer, max_length: int, stride: int, batch_size: int = 32,
@@ -94,6 +105,8 @@ class TransformerScorer:
         if device == "cuda" and not torch.cuda.is_available():
             raise ValueError("device 'cuda' was asked for but torch sees no GPU; use device 'cpu' or 'auto'")
         model = model.eval().to(device)
+        if precision == "auto":
+            precision = _fastest_precision(model, device)
         self.model = quantize_int8(model) if precision == "int8" else model
         self.tokenizer = tokenizer
         self.body_length, self.stride = max_length - 2, stride

@@ -27,6 +27,7 @@ def load_base_model(config: ModelConfig, workdir: Path):
     """Tokenizer and a fresh 4-label multi-label classification head on the configured base model."""
     if config.base_model == "tiny":
         return build_tiny_model(workdir / "tiny-base", len(VIOLATIONS), ID2LABEL, config.tiny, config.max_length)
+    import torch
     from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
     source = config.base_model
@@ -36,7 +37,7 @@ def load_base_model(config: ModelConfig, workdir: Path):
     try:
         tokenizer = AutoTokenizer.from_pretrained(source)
         model = AutoModelForSequenceClassification.from_pretrained(
-            source, num_labels=len(VIOLATIONS), id2label=ID2LABEL,
+            source, num_labels=len(VIOLATIONS), id2label=ID2LABEL, dtype=torch.float32,  # fp16 files train in fp32
             label2id={v: k for k, v in ID2LABEL.items()}, problem_type="multi_label_classification")
     except OSError as exc:  # transformers raises OSError for unknown repos, missing files and no network
         raise BaseModelNotFound(how_to_provide(source) + f"\n(transformers said: {exc})") from exc

@@ -19,6 +19,8 @@ SUBCOMMANDS = {
     "agreement": ("collectguard.training.agreement", "draw a sample for a second annotator and compute Cohen's kappa"),
     "apply-review": ("collectguard.training.review", "apply adjudicated label/text changes to the authored batches"),
     "train": ("collectguard.training.train", "train a model directory from a YAML config"),
+    "pretrain": ("collectguard.training.pretrain",
+                 "masked-language-model pretraining: domain adaptation of a model, or from scratch"),
     "evaluate": ("collectguard.training.evaluate",
                  "evaluate a model directory: metrics with CIs, slices, robustness, false alarms, report"),
     "score": ("collectguard.inference.score_cli", "score utterance tables (CSV/TSV/JSONL/Parquet); per-call summary"),
