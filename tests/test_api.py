@@ -167,6 +167,6 @@ def test_model_card_states_data_thresholds_metrics_and_warnings(tiny_model):
     metrics = json.loads((tiny_model[0] / "metrics.json").read_text())
     hashes = json.loads((tiny_model[0] / "data_hashes.json").read_text())
     assert "Not pretrained" in card and "library_name: transformers" in card
-    assert hashes["test"]["sha256"] in card
+    assert hashes["test"][0]["sha256"] in card and "authored 120" in card
     assert f"{metrics['test']['macro_f1']:.3f}" in card
     assert all(f"| {label} | {value:.3f} |" in card for label, value in metrics["thresholds"].items())

@@ -174,12 +174,12 @@ def test_train_model_augments_train_rows_only(monkeypatch, tmp_path, augment):
 
     seen = {}
 
-    def fake_transformer(config, train_rows, dev_rows, output_dir, quiet=False):
-        seen["transformer"] = (train_rows, dev_rows)
+    def fake_transformer(config, train, dev, output_dir, quiet=False):
+        seen["transformer"] = (train["id"], dev["id"])
         raise _Stop
 
-    def fake_baseline(config, train_rows):
-        seen["baseline"] = train_rows
+    def fake_baseline(config, train):
+        seen["baseline"] = train["id"]
         raise _Stop
 
     monkeypatch.setattr(collectguard.training.fit_transformer, "fit_transformer", fake_transformer)
@@ -188,13 +188,13 @@ def test_train_model_augments_train_rows_only(monkeypatch, tmp_path, augment):
     for config_name in ("tiny.yaml", "baseline.yaml"):
         with pytest.raises(_Stop):
             train_model(load_config(CONFIGS / config_name, overrides), tmp_path / config_name)
-    train = load_labelled(FIXTURES / "mini_train.jsonl")
-    dev = load_labelled(FIXTURES / "mini_dev.jsonl")
+    train = [r.id for r in load_labelled(FIXTURES / "mini_train.jsonl")]
+    dev = [r.id for r in load_labelled(FIXTURES / "mini_dev.jsonl")]
     transformer_train, transformer_dev = seen["transformer"]
     assert transformer_dev == dev  # dev is never augmented
     for fitted in (transformer_train, seen["baseline"]):
         if augment:
             assert fitted[:len(train)] == train and len(fitted) > len(train)
-            assert all("~aug-" in r.id for r in fitted[len(train):])
+            assert all("~aug-" in i for i in fitted[len(train):])
         else:
             assert fitted == train

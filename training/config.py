@@ -8,6 +8,7 @@ Data paths are used as written: relative to the directory the command runs in.
 from __future__ import annotations
 
 import dataclasses
+import glob
 import typing
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,15 +25,21 @@ class ConfigError(ValueError):
 
 def option(default, help: str, **checks):
     """A config field with its help text and range checks (``min``/``above``: inclusive/exclusive)."""
-    kind = "default_factory" if isinstance(default, type) else "default"
+    kind = "default_factory" if callable(default) else "default"
     return field(**{kind: default}, metadata={"help": help, **checks})
 
 
 @dataclass
 class DataConfig:
-    train: str = option("data/splits/train.jsonl", "labelled rows to train on (.jsonl or .csv)")
-    dev: str = option("data/splits/dev.jsonl", "labelled rows for early stopping and threshold tuning")
+    train: list[str] = option(lambda: ["data/splits/train.jsonl"],
+                              "labelled files or globs to train on (.jsonl or .csv; a list, or one path)")
+    dev: list[str] = option(lambda: ["data/splits/dev.jsonl"],
+                            "labelled files or globs for early stopping and threshold tuning")
     test: str = option("data/splits/test.jsonl", "labelled rows measured into metrics.json and the model card")
+    background_weight: float = option(1.0, "sample weight of training rows whose source is not 'authored' "
+                                      "(real text used as negatives)", above=0)
+    background_per_source: int = option(0, "use at most this many training rows of each non-authored source "
+                                        "(0: all)", min=0)
 
 
 @dataclass
@@ -108,6 +115,8 @@ def _fields(cls, prefix: str = ""):
 
 
 def _type_name(kind) -> str:
+    if typing.get_origin(kind) is list:
+        return "list of paths"
     if typing.get_origin(kind) is Literal:
         return "|".join(repr(v) if v == "" else str(v) for v in typing.get_args(kind))
     return kind.__name__
@@ -140,6 +149,11 @@ def _build(cls, data, prefix: str):
 def _coerce(kind, value, key: str, checks):
     if dataclasses.is_dataclass(kind):
         return _build(kind, value, key + ".")
+    if typing.get_origin(kind) is list:
+        value = [value] if isinstance(value, str) else value
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value) or not value:
+            raise ConfigError(f"{key}: expected a path or a non-empty list of paths, got {value!r}")
+        return value
     if typing.get_origin(kind) is Literal:
         if value not in typing.get_args(kind):
             raise ConfigError(f"{key}: {value!r} is not one of {_type_name(kind)}")
@@ -206,6 +220,8 @@ def _check(config: Config) -> None:
         raise ConfigError("baseline.ngram_min: must not exceed baseline.ngram_max")
     if config.model.tiny.hidden_size % config.model.tiny.num_attention_heads:
         raise ConfigError("model.tiny.hidden_size: must be a multiple of model.tiny.num_attention_heads")
-    for name in ("train", "dev", "test"):
-        if not Path(getattr(config.data, name)).is_file():
-            raise ConfigError(f"data.{name}: no such file {getattr(config.data, name)}")
+    for key, patterns in (("data.train", config.data.train), ("data.dev", config.data.dev),
+                          ("data.test", [config.data.test])):
+        for pattern in patterns:
+            if not (glob.glob(pattern) if glob.has_magic(pattern) else Path(pattern).is_file()):
+                raise ConfigError(f"{key}: no such file {pattern}")

@@ -7,13 +7,12 @@ from pathlib import Path
 import numpy as np
 from scipy.special import expit  # overflow-safe sigmoid
 
-from collectguard.inference.labels import to_multi_hot
-from collectguard.inference.normalize import normalize
 from collectguard.inference.precision import fastest_cpu_precision
 from collectguard.inference.transformer import TransformerScorer
 
 from .base_model import load_base_model
 from .config import Config
+from .data import tokenize
 from .metrics import multilabel_metrics
 
 logger = logging.getLogger(__name__)
@@ -33,38 +32,23 @@ def resolve_precision(requested: str, model, seq_length: int = 128) -> str:
     return fastest_cpu_precision(model, training=True, seq_length=seq_length)
 
 
-class EncodedRows:
-    """A torch-style dataset of tokenised rows (dicts of lists), padded later by the collator."""
-
-    def __init__(self, tokenizer, texts, labels, max_length: int):
-        encoded = tokenizer(list(texts), truncation=True, max_length=max_length)
-        self.items = [{"input_ids": ids, "attention_mask": mask, "labels": [float(x) for x in label]}
-                      for ids, mask, label in zip(encoded["input_ids"], encoded["attention_mask"], labels)]
-        full = tokenizer(list(texts))["input_ids"]
-        self.truncated = sum(len(ids) > max_length for ids in full)
-
-    def __len__(self):
-        return len(self.items)
-
-    def __getitem__(self, index):
-        return self.items[index]
-
-
 def _trainer_class(pos_weight):
     import torch
     from transformers import Trainer
 
     class WeightedTrainer(Trainer):
-        """Trainer whose loss is BCE with per-label positive weights."""
+        """Trainer whose loss is BCE with per-label positive weights (or none) and per-row weights."""
 
         def compute_loss(self, model, inputs, return_outputs=False, **kwargs):
-            labels = inputs.pop("labels")
+            labels, weights = inputs.pop("labels"), inputs.pop("weight")
             outputs = model(**inputs)
-            loss = torch.nn.functional.binary_cross_entropy_with_logits(
-                outputs.logits.float(), labels.float(), pos_weight=pos_weight.to(outputs.logits.device))
+            losses = torch.nn.functional.binary_cross_entropy_with_logits(
+                outputs.logits.float(), labels.float(), reduction="none",
+                pos_weight=None if pos_weight is None else pos_weight.to(outputs.logits.device))
+            loss = (losses.mean(dim=1) * weights).sum() / weights.sum()
             return (loss, outputs) if return_outputs else loss
 
-    return WeightedTrainer if pos_weight is not None else Trainer
+    return WeightedTrainer
 
 
 def _epoch_summary_callback():
@@ -101,8 +85,9 @@ def _compute_metrics(eval_prediction):
     return {"macro_f1": metrics["macro_f1"], "any_f1": metrics["any_violation"]["f1"]}
 
 
-def fit_transformer(config: Config, train_rows, dev_rows, workdir: Path, quiet: bool = False):
-    """Train and keep the best checkpoint by dev macro-F1 (checkpoints in ``workdir``).
+def fit_transformer(config: Config, train, dev, workdir: Path, quiet: bool = False):
+    """Train on ``train`` and keep the best checkpoint by macro-F1 on ``dev`` (datasets of
+    :func:`training.data.to_dataset`; checkpoints in ``workdir``).
 
     Returns the trained ``TransformerScorer`` (in memory) and facts for the model card: precision,
     steps, truncated rows, loss history.
@@ -113,11 +98,12 @@ def fit_transformer(config: Config, train_rows, dev_rows, workdir: Path, quiet: 
     settings = config.training
     set_seed(settings.seed)
     tokenizer, model = load_base_model(config.model, workdir)
-    prepare = lambda rows: [normalize(r.text, config.normalization) for r in rows]  # noqa: E731
-    train_labels = np.array([to_multi_hot(r.labels) for r in train_rows], dtype=float)
-    train_set = EncodedRows(tokenizer, prepare(train_rows), train_labels, config.model.max_length)
-    dev_set = EncodedRows(tokenizer, prepare(dev_rows), [to_multi_hot(r.labels) for r in dev_rows],
-                          config.model.max_length)
+    columns = ["input_ids", "attention_mask", "labels", "weight"]
+    train_set = tokenize(train, tokenizer, config.model.max_length)
+    dev_set = tokenize(dev, tokenizer, config.model.max_length).select_columns(columns)
+    truncated = sum(train_set["truncated"])
+    train_set = train_set.select_columns(columns)
+    train_labels = np.array(train["labels"])
     pos_weight = None
     if settings.pos_weight:
         positives = train_labels.sum(axis=0).clip(min=1)
@@ -134,7 +120,7 @@ def fit_transformer(config: Config, train_rows, dev_rows, workdir: Path, quiet: 
         save_total_limit=2, seed=settings.seed, data_seed=settings.seed, full_determinism=True,
         bf16=precision == "bf16", fp16=precision == "fp16", use_cpu=not torch.cuda.is_available(),
         logging_strategy="epoch", report_to="none", disable_tqdm=quiet,
-        dataloader_num_workers=0,
+        dataloader_num_workers=0, remove_unused_columns=False,
     )
     trainer = _trainer_class(pos_weight)(
         model=model, args=arguments, train_dataset=train_set, eval_dataset=dev_set,
@@ -153,5 +139,5 @@ def fit_transformer(config: Config, train_rows, dev_rows, workdir: Path, quiet: 
     losses = [h["loss"] for h in trainer.state.log_history if "loss" in h]
     return scorer, {"precision": precision, "steps": trainer.state.global_step,
                     "train_runtime_s": result.metrics["train_runtime"], "train_rows": len(train_set),
-                    "truncated_train_rows": train_set.truncated, "best_dev_macro_f1_at_0.5": trainer.state.best_metric,
+                    "truncated_train_rows": truncated, "best_dev_macro_f1_at_0.5": trainer.state.best_metric,
                     "train_loss_by_epoch": losses}

@@ -48,7 +48,11 @@ def model_card(config: dict, metrics: dict, thresholds: dict, data_hashes: dict,
         "", "## Normalisation", f"Settings: `{config['normalization']}`.", NORMALISATION_WHY,
         "", "## Data", "Trained on the collectguard dataset (authored for this project, not real calls; see "
         "`data/README.md`). Files and SHA-256:",
-        *[f"- `{path}`: `{digest}` ({facts['rows'][split]} rows)" for split, (path, digest) in data_hashes.items()],
+        *[f"- {split} ({facts['rows'][split]} rows): " + ", ".join(f"`{f['path']}` (`{f['sha256']}`)" for f in files)
+          for split, files in data_hashes.items()],
+        "", "Training rows by source (`authored`: written for the project; others: real text used as "
+        "compliant background negatives, weight " + f"{config['data']['background_weight']}): "
+        + ", ".join(f"{source} {count}" for source, count in facts.get("train_rows_by_source", {}).items()),
         "", "## Thresholds (tuned for F1 on dev)",
         "| label | threshold |", "|---|---|", *[f"| {k} | {v:.3f} |" for k, v in thresholds.items()],
         "", f"## Test-split metrics (n = {test['n']})", *_metric_rows(test),

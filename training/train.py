@@ -13,6 +13,7 @@ import shutil
 import subprocess
 import tempfile
 import time
+from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -29,10 +30,10 @@ from collectguard.inference.modeldir import (
     write_heldout,
     write_json,
 )
-from collectguard.inference.records import LabelledDataError, load_labelled
 from collectguard.inference.textio import sha256_of
 
 from .config import Config, ConfigError, config_help, load_config
+from .data import expand, split_rows, to_dataset
 from .metrics import multilabel_metrics, tune_thresholds
 from .model_card import model_card
 
@@ -59,35 +60,29 @@ def evaluate_rows(classifier: Classifier, rows) -> tuple[np.ndarray, np.ndarray]
     return truth, classifier.predict_proba([r.text for r in rows])
 
 
-def load_splits(config: Config) -> dict[str, list]:
-    """The labelled rows of ``data.train``, ``data.dev`` and ``data.test``; an empty split is an error."""
-    splits = {}
-    for name in ("train", "dev", "test"):
-        path = getattr(config.data, name)
-        try:
-            splits[name] = load_labelled(path)
-        except LabelledDataError as exc:
-            raise ConfigError(f"data.{name}: {exc}") from None
-        if not splits[name]:
-            raise ConfigError(f"data.{name}: {path} has no rows")
-    return splits
-
-
 def fit(config: Config, train_rows, dev_rows, workdir: Path, quiet: bool) -> tuple[object, dict]:
     """The trained scorer (in memory) and facts for the model card."""
+    train = to_dataset(train_rows, config.normalization, config.data.background_weight)
     if config.model.kind == TRANSFORMER:
         from .fit_transformer import fit_transformer
 
-        return fit_transformer(config, train_rows, dev_rows, workdir, quiet)
+        return fit_transformer(config, train, to_dataset(dev_rows, config.normalization), workdir, quiet)
     from .fit_baseline import fit_baseline
 
-    return fit_baseline(config, train_rows), {"precision": "fp64"}
+    return fit_baseline(config, train), {"precision": "fp64"}
+
+
+def data_hashes(config: Config) -> dict[str, list[dict]]:
+    """Path and SHA-256 of every file of each split."""
+    return {key: [{"path": str(p), "sha256": sha256_of(p)} for p in expand(patterns)]
+            for key, patterns in (("train", config.data.train), ("dev", config.data.dev),
+                                  ("test", [config.data.test]))}
 
 
 def build_classifier(config: Config, output_dir: Path, quiet: bool = False) -> tuple[Classifier, dict]:
     """Train, tune thresholds on dev, measure on test and write the whole model directory into
     ``output_dir`` (which must be new). Returns the classifier and its ``metrics.json`` content."""
-    splits = load_splits(config)
+    splits = split_rows(config.data)
     train_rows = splits["train"]
     if config.training.augment:  # only the train split; dev and test are never augmented
         from .perturb import augment_rows
@@ -96,7 +91,8 @@ def build_classifier(config: Config, output_dir: Path, quiet: bool = False) -> t
     started = time.perf_counter()
     scorer, facts = fit(config, train_rows, splits["dev"], output_dir / "work", quiet)
     facts.update(train_seconds=time.perf_counter() - started, code_version=code_version(),
-                 rows={name: len(rows) for name, rows in splits.items()}, train_rows=len(train_rows))
+                 rows={name: len(rows) for name, rows in splits.items()}, train_rows=len(train_rows),
+                 train_rows_by_source=dict(Counter(r.source for r in train_rows)))
     metadata = ModelMetadata(kind=TRANSFORMER if config.model.kind == TRANSFORMER else TFIDF_LOGREG,
                              normalization=config.normalization, max_length=config.model.max_length,
                              window_stride=config.model.window_stride, code_version=facts["code_version"])
@@ -117,9 +113,8 @@ def build_classifier(config: Config, output_dir: Path, quiet: bool = False) -> t
     resolved = config.to_dict()
     (output_dir / "training_config.yaml").write_text(yaml.safe_dump(resolved, allow_unicode=True, sort_keys=False),
                                                      encoding="utf-8")
-    hashes = {name: (getattr(config.data, name), sha256_of(getattr(config.data, name)))
-              for name in ("train", "dev", "test")}
-    write_json(output_dir / "data_hashes.json", {name: {"path": p, "sha256": h} for name, (p, h) in hashes.items()})
+    hashes = data_hashes(config)
+    write_json(output_dir / "data_hashes.json", hashes)
     (output_dir / "README.md").write_text(model_card(resolved, metrics, thresholds, hashes, facts), encoding="utf-8")
     return classifier, metrics
 

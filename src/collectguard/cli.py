@@ -18,6 +18,8 @@ SUBCOMMANDS = {
     "split": ("collectguard.training.splits", "build data/splits from the authored batches"),
     "agreement": ("collectguard.training.agreement", "draw a sample for a second annotator and compute Cohen's kappa"),
     "apply-review": ("collectguard.training.review", "apply adjudicated label/text changes to the authored batches"),
+    "background": ("collectguard.training.background",
+                   "sample real Chinese text as compliant training rows (background negatives)"),
     "train": ("collectguard.training.train", "train a model directory from a YAML config"),
     "pretrain": ("collectguard.training.pretrain",
                  "masked-language-model pretraining: domain adaptation of a model, or from scratch"),
