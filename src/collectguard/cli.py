@@ -21,6 +21,8 @@ SUBCOMMANDS = {
     "train": ("collectguard.training.train", "train a model directory from a YAML config"),
     "evaluate": ("collectguard.training.evaluate",
                  "evaluate a model directory: metrics with CIs, slices, robustness, false alarms, report"),
+    "pii-eval": ("collectguard.training.pii_eval",
+                 "measure PII masking on the PII test set: recall per type, over-masking"),
     "score": ("collectguard.inference.score_cli", "score utterance tables (CSV/TSV/JSONL/Parquet); per-call summary"),
     "prevalence": ("collectguard.inference.prevalence.cli",
                    "share of utterances and calls with each violation, error-corrected, with CIs"),
