@@ -53,7 +53,7 @@ _GROUP_4_4 = re.compile(rf"^[{_D}]{{4}}[\s\-]+[{_D}]{{4}}$")
 # the label nearest before a number decides its type where the shape alone cannot
 _ALIPAY = re.compile(r"支付宝|支付寶|Alipay|alipay")
 _LABELS = re.compile(
-    r"(?P<account>QQ|qq|微信|WeChat|wechat|账号|帐号|帳號|账户|帐户|帳戶|户口|戶口"
+    r"(?P<qq>QQ|qq)|(?P<account>微信|WeChat|wechat|账号|帐号|帳號|账户|帐户|帳戶|户口|戶口"
     r"|ID|编号|編號|合同|合約|会员|會員)|(?P<id>身份证|身份證|身分證|证件|證件|字号|字號)"
     r"|(?P<phone>电话|電話|手机|手機|号码|號碼|座机|座機|联系|聯繫|聯絡|联络|回电|回電|致电|致電|WhatsApp|打|覆|call)")
 _LABEL_WINDOW, _ALIPAY_WINDOW = 12, 24
@@ -86,7 +86,7 @@ def _number_type(run: str, label: str | None) -> str | None:
     check_x = bool(re.search(f"{_X}$", run))
     digits = re.sub(r"[^0-9*]", "", digits)
     n = len(digits) + check_x
-    if label == "account" and n >= 5:
+    if label == "qq" and n >= 5 or label == "account" and n >= 8:
         return "account_id"
     if re.match(r"(86|\+86)1[3-9]", digits) and n == 13 or digits[:3] in ("852", "853") and n == 11 \
             or digits[:3] == "886" and n == 12:
@@ -124,9 +124,9 @@ def _numbers(text: str):
 
 # --- letters and digits: ids, e-mail, WeChat/LINE --------------------------------------------
 
-_LETTERS = r"(?:[A-Za-z]{1,4}|[A-Z](?: [A-Z]){1,3})"
+_LETTERS = r"(?:[A-Za-z]{1,5}|[A-Z](?: [A-Z]){1,3})"
 _ALNUM_ID = re.compile(rf"(?<![A-Za-z0-9_@.\-])(?P<letters>{_LETTERS})[\s\-]?(?P<digits>[{_D}]+(?:[\s\-][{_D}]+)*)"
-                       rf"(?P<check>\s?[(（]\s?[0-9A]\s?[)）])?(?![A-Za-z0-9_@])")
+                       rf"(?P<check>\s?[(（]\s?[0-9A]\s?[)）]|\sA(?![A-Za-z0-9]))?(?![A-Za-z0-9_@])")
 _TAIWAN_ID = re.compile(r"[A-Z][12][0-9]{8}")
 _EMAIL_ASCII = r"[A-Za-z0-9._%+\-]+[@＠][A-Za-z0-9.\-]+\.[A-Za-z]{2,}"
 _SPOKEN_PIECE = rf"(?:[A-Za-z0-9_.\-]|[{_CN_DIGITS}]|下划线|下劃線|底线|底線|点|點|杠|槓)"
@@ -173,8 +173,8 @@ _PROVINCES = "京津沪滬渝冀豫云雲辽遼黑湘皖鲁魯新苏蘇浙赣贛
 _MAINLAND_PLATE = re.compile(
     rf"[{_PROVINCES}][A-HJ-NP-Z][·•・\s]?(?=(?:[A-Z]*[{_D}]){{3}})[A-Z{_D}]{{5,6}}(?![A-Za-z{_D}])")
 _VEHICLE = r"(?:车|車)(?:牌|號|号|辆|輛)?(?:号|號|码|碼)?(?:是|为|為|係|:|：)?\s*"
-_OTHER_PLATE = re.compile(rf"{_VEHICLE}(?P<plate>[A-Z]{{2,3}}-[0-9]{{4}}|[0-9]{{4}}-[A-Z]{{2}}"
-                          rf"|[A-Z]{{2}}\s?[{_D}]{{1,4}})(?![A-Za-z0-9\-])")
+_OTHER_PLATE = re.compile(rf"{_VEHICLE}(?P<plate>[A-Z]{{2,3}}[\s\-]?[{_D}]{{1,4}}|[{_D}]{{4}}[\s\-]?[A-Z]{{2}})"
+                          rf"(?![A-Za-z{_D}\-])")
 
 
 def _plates(text: str):
@@ -203,7 +203,9 @@ _HK_DISTRICTS = ("香港仔", "九龍", "九龙", "新界", "港島", "港岛", 
 # words that introduce an address: the place name starts after them
 _INTRODUCERS = ("现居", "現居", "居住地", "改成", "单位", "單位", "名下", "搬到", "搬至", "寄到", "寄往", "寄去", "发到",
                 *"是在住到去至往为為址于於喺係咪问問了的嘅我你您他她佢们們把将將给給寄搬发發")
-_LEFTMOST_MAX = {"admin": 3, "name": 6}
+_LEFTMOST_MAX = {"admin": 3, "name": 8}
+_NOT_A_PLACE = re.compile("[你我他她它们們您佢咱那哪这這]")  # 你们三栋, 公司那栋楼一楼: no address
+_GENERIC_PLACES = {"小区", "小區", "社区", "社區", "公司", "单位", "單位", "大楼", "大樓", "宿舍", "写字楼", "寫字樓"}
 
 
 def _introduced(text: str, end: int) -> bool:
@@ -218,8 +220,8 @@ def _name_start(text: str, end: int, kind: str) -> int:
     """Where the place name ending at ``end`` starts: at the previous district or city (which the
     caller then extends over), at an introducing word, or after ``_LEFTMOST_MAX[kind]`` characters."""
     start = end
-    while start > 0 and _CJK.match(text[start - 1]) and not _is_admin_end(text, start) \
-            and not text.endswith(_HK_DISTRICTS, 0, start):
+    while start > 0 and _CJK.match(text[start - 1]) and (start == end or not _is_admin_end(text, start)
+                                                          and not text.endswith(_HK_DISTRICTS, 0, start)):
         if end - start >= 2 and (_introduced(text, start) or end - start >= _LEFTMOST_MAX[kind]):
             break
         start -= 1
@@ -256,13 +258,14 @@ def _addresses(text: str):
             head_start = _name_start(text, head_end - 1, "name")
             if head_end - 1 - head_start < 1 and not _is_admin_end(text, head_start):
                 continue
-        elif _BUILDING.search(text, start, end) or re.search(r"樓|楼|大厦|大廈|中心|公寓$", text[max(0, start - 2):start]):
+        elif _BUILDING.search(text, start, end) or text.endswith(("樓", "楼", "大厦", "大廈", "中心", "公寓"), 0, start):
             head_start = _name_start(text, head_end, "name")
-            if head_end - head_start < 2:
+            if head_end - head_start < 2 or text[head_start:head_end] in _GENERIC_PLACES:
                 continue
         else:
             continue
-        yield _extend_over_districts(text, head_start), end, "address"
+        if not _NOT_A_PLACE.search(text, head_start, head_end):
+            yield _extend_over_districts(text, head_start), end, "address"
 
 
 # --- names ------------------------------------------------------------------------------------
@@ -272,9 +275,9 @@ _SURNAMES = (
     "袁潘蒋蔣蔡余杜叶葉程苏蘇魏吕呂丁任沈姚卢盧姜崔钟鍾钟谭譚陆陸汪范金石廖贾賈夏韦韋付方白邹鄒孟熊秦邱江尹"
     "薛闫閆段雷侯龙龍史陶黎贺賀顾顧毛郝龚龔邵万萬钱錢严嚴覃武戴莫孔向汤湯常温溫康施文牛樊葛邢安齐齊易乔喬伍"
     "庞龐颜顏倪庄莊聂聶章鲁魯岳翟殷詹申欧歐耿关關兰蘭焦俞左柳甘祝包宁寧尚符舒阮柯纪紀梅童凌毕畢季裴霍涂成苗"
-    "谷盛曲翁冉骆駱蓝藍路游辛靳管柴蒙鲍鮑华華喻祁蒲房滕屈饶饒解牟艾尤阳陽时時穆农農司卓古吉缪繆简簡车車项項"
-    "连連芦蘆麦麥褚娄婁窦竇戚岑景党黨宫宮费費卜冷晏席卫衛米柏宗瞿桂全佟应應臧闵閔苟邬鄔边邊卞姬仇栾欒隋"
-    "商刁沙荣榮巫寇桑郎甄丛叢仲虞敖巩鞏佘池查麻苑迟遲邝鄺洪")
+    "谷盛曲翁冉骆駱蓝藍路游辛靳管柴蒙鲍鮑华華喻祁蒲房滕屈饶饒牟艾尤阳陽时時穆农農卓古吉缪繆简簡车車项項"
+    "连連芦蘆麦麥褚娄婁窦竇戚岑景党黨宫宮费費卜冷晏席卫衛米柏宗瞿桂佟应應臧闵閔苟邬鄔边邊卞姬仇栾欒隋"
+    "刁沙荣榮巫寇桑郎甄丛叢仲虞敖巩鞏佘池查麻苑迟遲邝鄺洪赖賴區")
 _COMPOUND_SURNAMES = ("欧阳", "歐陽", "司马", "司馬", "诸葛", "諸葛", "上官", "东方", "東方", "皇甫", "令狐", "慕容", "司徒",
                       "公孙", "公孫", "夏侯", "尉迟", "尉遲", "长孙", "長孫", "宇文", "轩辕", "軒轅")
 _SURNAME = rf"(?:{'|'.join(_COMPOUND_SURNAMES)}|[{_SURNAMES}])"
@@ -291,7 +294,7 @@ _WORDS = ("明天", "明年", "明白", "方便", "方面", "方法", "方案", 
           "车贷", "車貸", "文件", "包括", "马上", "馬上", "路上", "管理", "申请", "申請", "房子", "房贷", "房貸", "房租",
           "单位", "單位", "谢谢", "謝謝", "老实", "程序", "康复", "康復", "宁愿", "寧願", "曾经", "曾經", "尚未", "周末",
           "周一", "周二", "周三", "周四", "周五", "周六", "周日", "沙发", "黄牛", "金融", "钱包", "錢包", "石头", "石頭",
-          "华为", "華為", "高速", "高中", "关心", "關心", "邮政", "郵政", "史上", "毛病", "米饭", "包子", "车位", "車位")
+          "华为", "華為", "郑重", "鄭重", "高雄", "高速", "高中", "关心", "關心", "邮政", "郵政", "史上", "毛病", "米饭", "包子", "车位", "車位")
 _HONORIFIC = ("先生", "女士", "小姐", "太太", "经理", "經理", "律师", "律師", "老师", "老師", "专员", "專員", "主任", "师傅",
               "師傅", "阿姨", "叔叔", "医生", "醫生", "警官", "老板", "老闆")
 _RELATIONS = ("先生", "太太", "老公", "老婆", "丈夫", "妻子", "爱人", "愛人", "配偶", "前夫", "前妻", "哥哥", "阿哥", "大哥", "弟弟", "姐姐",
@@ -301,14 +304,13 @@ _RELATIONS = ("先生", "太太", "老公", "老婆", "丈夫", "妻子", "爱�
               "婆婆")
 _SHORT_RELATIONS = ("哥", "姐", "妹", "弟", "爸", "妈", "媽")
 _ROLES = ("姓名", "户名", "戶名", "借款人", "债务人", "債務人", "持卡人", "收件人", "车主", "車主", "担保人", "擔保人", "联系人",
-          "聯絡人", "聯繫人", "客户", "客戶", "本人", "我叫", "他叫", "她叫", "佢叫", "叫做", "名叫")
+          "聯絡人", "聯繫人", "客户", "客戶", "我叫", "他叫", "她叫", "佢叫", "叫做", "名叫")
 _GIVEN = rf"(?:(?!{'|'.join(_HONORIFIC)})[\u4e00-\u9fff](?<![{_NOT_GIVEN}]))"
-_CANTONESE_SURNAMES = "陈陳李黄黃何张張林梁刘劉吴吳王郑鄭谢謝杨楊周罗羅叶葉曾邓鄧许許冯馮蔡郭胡朱麦麥彭余黎苏蘇卢盧马馬"
 
 _MASKED_NAME = re.compile(rf"{_SURNAME}[*＊]{{1,3}}(?![*＊{_D}])")
 _WITH_HONORIFIC = re.compile(rf"(?P<name>{_SURNAME}(?:[\u4e00-\u9fff](?<![{_NOT_GIVEN.replace('小', '')}])){{0,2}}?)"
                              rf"(?:{'|'.join(_HONORIFIC)})")
-_CANTONESE = re.compile(rf"(?P<name>[{_CANTONESE_SURNAMES}])(?:生|太)(?=[\s,，。!！?？、]|你好|您好|呀|啊|嗎|吗|喇|$)")
+_CANTONESE = re.compile(rf"(?P<name>(?![卫衛]){_SURNAME})(?:生|太)(?=[\s,，。!！?？、]|你好|您好|呀|啊|嗎|吗|喇|$)")
 _AFTER_RELATION = re.compile(rf"(?:{'|'.join(_RELATIONS + _SHORT_RELATIONS + _ROLES)})(?:是|叫|为|為|[:：])?\s?(?P<name>{_SURNAME}{_GIVEN}{{1,2}})")
 _BEFORE_RELATION = re.compile(rf"(?P<name>{_SURNAME}{_GIVEN}{{1,2}})(?:的|嘅)(?:{'|'.join(_RELATIONS)})")
 _HOME = re.compile(rf"(?:是|找)(?P<name>{_SURNAME}{_GIVEN}{{1,2}})家(?=吗|嗎|么|吧|啊|呀|嘛|\s|$)")
