@@ -20,7 +20,8 @@ NORMALIZATION_VERSIONS = (1, 2)
 
 _DIGIT_OR_MASK = r"[0-9*＊xX×]"
 _EMAIL_RE = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}")
-# Version 1 masking. Mainland resident ID: 18 characters (last may be X) or the old 15-digit form; masked digits allowed.
+# Version 1 masking. Mainland resident ID: 18 characters (last may be X) or the old 15-digit form; masked
+# digits allowed.
 _ID_RE = re.compile(rf"(?<![0-9*])[1-9]{_DIGIT_OR_MASK}{{14}}(?:{_DIGIT_OR_MASK}{{2}}[0-9Xx*])?(?![0-9*])")
 # Bank cards: 16-19 digits, possibly grouped by spaces or dashes, masked digits allowed.
 _CARD_RE = re.compile(rf"(?<![0-9*])(?:{_DIGIT_OR_MASK}{{4}}[ -]?){{3}}{_DIGIT_OR_MASK}{{4,7}}(?![0-9*])")
@@ -38,8 +39,9 @@ class NormalizationConfig:
     """Which optional steps run; NFKC, control-character removal and whitespace are always on."""
 
     to_simplified: bool = field(default=True, metadata={"help": "traditional to simplified characters (OpenCC t2s)"})
-    mask_pii: bool = field(default=True, metadata={"help": "replace personal data (phone, ID, card and account "
-                                                           "numbers, e-mails, plates, addresses, names) by placeholders"})
+    mask_pii: bool = field(default=True, metadata={
+        "help": "replace personal data (phone, ID, card and account numbers, e-mails, plates, addresses, names) "
+                "by placeholders"})
     version: Literal[1, 2] = field(default=2, metadata={
         "help": "normalisation rules: 2 masks PII as inference/pii.py does; 1 (model directories written before "
                 "versions were recorded) masks only written-out phone, ID, card numbers and e-mails"})

@@ -79,7 +79,7 @@ def load_testset(path: str | Path = DEFAULT_DATA) -> list[Row]:
                 values = [s["value"] for s in record["spans"]]
             except (json.JSONDecodeError, KeyError, TypeError) as exc:
                 raise PiiTestSetError(f"{where}: not a test-set row ({type(exc).__name__}: {exc})") from None
-            for span, value in zip(spans, values):
+            for span, value in zip(spans, values, strict=True):
                 if span.type not in PLACEHOLDERS:
                     raise PiiTestSetError(f"{where}: unknown span type {span.type!r}; known: {', '.join(PLACEHOLDERS)}")
                 if row.text[span.start:span.end] != value:
