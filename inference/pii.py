@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import re
 
+MASKING_VERSION = 2  # the rules below; normalisation version 2 masks model inputs with them
 PHONE, ID_NUMBER, CARD, EMAIL = "[电话]", "[证件号]", "[卡号]", "[邮箱]"
 ACCOUNT, PLATE, ADDRESS, NAME = "[账号]", "[车牌]", "[地址]", "[姓名]"
 PLACEHOLDERS = {"phone": PHONE, "id_number": ID_NUMBER, "card": CARD, "email": EMAIL, "account_id": ACCOUNT,
@@ -47,7 +48,7 @@ _FILLER = r"(?:嗯|呃|额|啊|哦|就是|对|對|那个|那個)"
 # digit groups joined by spaces, dashes, brackets, or fillers (a filler only before 2+ digits)
 _GAP = rf"(?:[\s\-－—()（）]+|[\s\-]*(?:{_FILLER}\s*)+(?=[{_D}]{{2}}))"
 _X = r"(?:[XxＸｘ叉]|艾克斯)"
-_RUN = re.compile(rf"(?<![{_DM}A-Za-z_])(?:[(（]?[+＋])?[{_DM}]+(?:{_GAP}[{_DM}]+)*{_X}?(?![{_DM}A-Za-z_@])")
+_RUN = re.compile(rf"(?<![{_DM}A-Za-z_])(?:[(（][+＋]?|[+＋])?[{_DM}]+(?:{_GAP}[{_DM}]+)*{_X}?(?![{_DM}A-Za-z_@])")
 _GROUP_4_4 = re.compile(rf"^[{_D}]{{4}}[\s\-]+[{_D}]{{4}}$")
 
 # the label nearest before a number decides its type where the shape alone cannot
@@ -303,6 +304,7 @@ _WORDS = tuple((
     "周四 周五 周六 周日 沙发 黄牛 金融 钱包 錢包 石头 石頭 华为 華為 郑重 鄭重 "
     "高雄 高速 高中 关心 關心 邮政 郵政 史上 毛病 米饭 包子 车位 車位"
 ).split())
+_WORD_RE = re.compile("|".join(_WORDS))  # a name never overlaps one of these words (谢谢先生, 我哥方便)
 _HONORIFIC = tuple((
     "先生 女士 小姐 太太 经理 經理 律师 律師 老师 老師 专员 專員 主任 师傅 師傅 "
     "阿姨 叔叔 医生 醫生 警官 老板 老闆"
@@ -339,9 +341,10 @@ def _names(text: str):
         yield match.start(), match.end(), "name"
     for pattern in (_WITH_HONORIFIC, _CANTONESE, _AFTER_RELATION, _BEFORE_RELATION, _HOME):
         for match in pattern.finditer(text):
-            name = match.group("name")
-            if not name.startswith(_WORDS) and not any(w in name for w in _WORDS):
-                yield match.start("name"), match.end("name"), "name"
+            start, end = match.span("name")
+            words = _WORD_RE.finditer(text, max(0, start - 3), end + 3)
+            if not any(w.start() < end and w.end() > start for w in words):
+                yield start, end, "name"
 
 
 # --- all together -----------------------------------------------------------------------------
