@@ -143,7 +143,9 @@ def _alnum_ids(text: str):
     for match in _ALNUM_ID.finditer(text):
         digits = re.sub(r"\s|-", "", match.group("digits")).translate(_TO_ASCII)
         letters = match.group("letters").replace(" ", "")
-        if letters.upper() in ("QQ", "ID"):  # a label, not part of the id: the number is a run of digits
+        if letters.upper() in ("QQ", "ID"):  # a label glued to the number (用户ID35663764): the number
+            if len(digits) >= 5:
+                yield match.start("digits"), match.end(), "account_id"
             continue
         start = match.start() + 2 if letters.upper().startswith(("QQ", "ID")) else match.start()  # 用户IDU1834...
         letters = letters[2:] if start > match.start() else letters
@@ -304,7 +306,7 @@ _WORDS = tuple((
     "周四 周五 周六 周日 沙发 黄牛 金融 钱包 錢包 石头 石頭 华为 華為 郑重 鄭重 "
     "高雄 高速 高中 关心 關心 邮政 郵政 史上 毛病 米饭 包子 车位 車位"
 ).split())
-_WORD_RE = re.compile("|".join(_WORDS))  # a name never overlaps one of these words (谢谢先生, 我哥方便)
+_WORD_RE = re.compile("|".join(_WORDS))  # a name never starts in or holds one of these words (谢谢先生, 我哥方便)
 _HONORIFIC = tuple((
     "先生 女士 小姐 太太 经理 經理 律师 律師 老师 老師 专员 專員 主任 师傅 師傅 "
     "阿姨 叔叔 医生 醫生 警官 老板 老闆"
@@ -342,8 +344,8 @@ def _names(text: str):
     for pattern in (_WITH_HONORIFIC, _CANTONESE, _AFTER_RELATION, _BEFORE_RELATION, _HOME):
         for match in pattern.finditer(text):
             start, end = match.span("name")
-            words = _WORD_RE.finditer(text, max(0, start - 3), end + 3)
-            if not any(w.start() < end and w.end() > start for w in words):
+            words = _WORD_RE.finditer(text, max(0, start - 3), end)  # a word across its start or inside it
+            if not any(w.start() <= start < w.end() or start <= w.start() and w.end() <= end for w in words):
                 yield start, end, "name"
 
 
