@@ -164,7 +164,8 @@ def format_result(result: dict, version: int, data: Path) -> str:
     for kind, r in result["recall"].items():
         cells = " | ".join(f"{r[c]:.3f}" if r[c] == r[c] else "–" for c in columns)
         target = f">= {TARGETS[kind]:.2f}" if kind in TARGETS else "–"
-        lines.append(f"| {kind} | {r['spans']} | {r['recall']:.3f} | {target} | {r['typed']:.3f} | {cells} |")
+        typed = f"{r['typed']:.3f}" if r["typed"] == r["typed"] else "–"
+        lines.append(f"| {kind} | {r['spans']} | {r['recall']:.3f} | {target} | {typed} | {cells} |")
     lines += ["", f"over-masking: {result['over_masking']:.3f} of {result['no_pii_rows']} no-PII rows "
               f"(target <= {MAX_OVER_MASKING}); strict, already-masked numbers included: "
               f"{result['over_masking_strict']:.3f}; letters and digits masked outside spans in PII rows: "
