@@ -30,6 +30,7 @@ from collectguard.training.pii_eval import (
     masked_regions,
     measure,
 )
+from .conftest import FIXTURES
 
 
 @pytest.mark.parametrize("raw, expected", [  # the examples of the issue
@@ -177,3 +178,12 @@ def test_error_lists_are_masked_unless_no_mask():
     assert masked.loc[0, "text"] == f"打我电话{PHONE}" and masked.loc[0, "pii_masking"] == "v2"
     raw = error_rows(frame, truth, probs, decisions, mask=False)
     assert raw.loc[0, "text"] == "打我电话13812345678" and raw.loc[0, "pii_masking"] == "off"
+
+
+def test_evaluate_no_mask_is_recorded(baseline_model, tmp_path):
+    out = tmp_path / "report"
+    assert main(["evaluate", "--model", str(baseline_model[0]), "--data", str(FIXTURES / "mini_test.jsonl"),
+                 "--out", str(out), "--bootstrap", "5", "--no-mask"]) == 0
+    assert json.loads((out / "metrics.json").read_text(encoding="utf-8"))["pii_masking"] == "off"
+    assert set(pd.read_csv(out / "errors.csv")["pii_masking"]) == {"off"}
+    assert "not masked (--no-mask" in (out / "report.md").read_text(encoding="utf-8")
