@@ -30,6 +30,7 @@ from collectguard.training.pii_eval import (
     masked_regions,
     measure,
 )
+
 from .conftest import FIXTURES
 
 
