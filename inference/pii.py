@@ -89,7 +89,7 @@ def _number_type(run: str, label: str | None) -> str | None:
     n = len(digits) + check_x
     if label == "qq" and n >= 5 or label == "account" and n >= 8:
         return "account_id"
-    if re.match(r"(86|\+86)1[3-9]", digits) and n == 13 or digits[:3] in ("852", "853") and n == 11 \
+    if re.match(r"861[3-9]", digits) and n == 13 or digits[:3] in ("852", "853") and n == 11 \
             or digits[:3] == "886" and n == 12:
         return "phone"
     if n == 11 and re.match(r"1[3-9*]", digits):
@@ -117,7 +117,10 @@ def _numbers(text: str):
     for match in _RUN.finditer(text):
         start, end = match.span()
         for attached in _ATTACHED_WORD.finditer(match.group()):
-            start, end = (start + attached.end(), end) if attached.start() == 0 else (start, start + attached.start())
+            if attached.start() == 0:
+                start = match.start() + attached.end()
+            else:
+                end = match.start() + attached.start()
         kind = _number_type(text[start:end], _label_before(text, start))
         if kind:
             yield start, end, kind
