@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 import pandas as pd
 
 from .labels import COMPLIANT, VIOLATIONS
-from .normalize import mask_pii
+from .pii import MASKING_VERSION, mask_pii
 
 EVIDENCE_PER_LABEL = 3
 
@@ -48,9 +48,12 @@ class CallSummary:
                    {v: [tuple(e) for e in items] for v, items in data["evidence"].items()})
 
 
-def summarise_chunk(scored: pd.DataFrame, call_col: str, order: list, turns: list) -> dict[str, CallSummary]:
+def summarise_chunk(scored: pd.DataFrame, call_col: str, order: list, turns: list,
+                    mask: bool = True) -> dict[str, CallSummary]:
     """Summaries of the calls in one scored chunk; ``order`` sorts utterances within a call and
-    ``turns`` is what the report shows as the turn (the turn column, or the input line)."""
+    ``turns`` is what the report shows as the turn (the turn column, or the input line). The
+    evidence texts have personal data masked (:func:`~collectguard.inference.pii.mask_pii`) unless
+    ``mask`` is false."""
     summaries: dict[str, CallSummary] = {}
     ok = (scored["status"] == "ok").to_numpy()
     for index, call in enumerate(scored[call_col].tolist()):
@@ -70,7 +73,8 @@ def summarise_chunk(scored: pd.DataFrame, call_col: str, order: list, turns: lis
                 key = (order[index], turns[index])
                 if summary.first_flagged[v] is None or key < summary.first_flagged[v]:
                     summary.first_flagged[v] = key
-                text = mask_pii(str(scored["__text__"].iat[index]))
+                text = str(scored["__text__"].iat[index])
+                text = mask_pii(text) if mask else text
                 summary.evidence[v] = heapq.nlargest(
                     EVIDENCE_PER_LABEL, summary.evidence[v] + [(prob, order[index], turns[index], text)])
     return summaries
@@ -91,12 +95,19 @@ def verdict(summary: CallSummary) -> str:
     return "|".join(flagged) if flagged else COMPLIANT
 
 
-def calls_frame(summaries: dict[str, CallSummary], call_col: str) -> pd.DataFrame:
+def masking_note(masked: bool) -> str:
+    """The value of the ``pii_masking`` column of every table that quotes text: ``v2`` (the
+    masking version applied) or ``off`` (``--no-mask``, internal use only)."""
+    return f"v{MASKING_VERSION}" if masked else "off"
+
+
+def calls_frame(summaries: dict[str, CallSummary], call_col: str, masked: bool = True) -> pd.DataFrame:
     """One row per call; ``evidence_<label>`` is JSON: the top flagged utterances with turn and
-    probability, phone/ID/card numbers masked."""
+    probability; ``pii_masking`` says whether their personal data was masked (:func:`masking_note`)."""
     rows = []
     for call, s in summaries.items():
-        row = {call_col: call, "n_utterances": s.utterances, "n_scored": s.scored, "verdict": verdict(s)}
+        row = {call_col: call, "n_utterances": s.utterances, "n_scored": s.scored, "verdict": verdict(s),
+               "pii_masking": masking_note(masked)}
         for v in VIOLATIONS:
             row[f"max_prob_{v}"] = s.max_prob[v]
             row[f"n_flagged_{v}"] = s.flagged[v]

@@ -50,7 +50,7 @@ class ModelMetadata:
     @classmethod
     def from_dict(cls, data: dict) -> ModelMetadata:
         return cls(kind=data["kind"], labels=list(data["labels"]),
-                   normalization=NormalizationConfig(**data.get("normalization", {})),
+                   normalization=NormalizationConfig.from_dict(data.get("normalization", {})),
                    max_length=data.get("max_length", 128), window_stride=data.get("window_stride", 64),
                    code_version=data.get("code_version", ""))
 
@@ -78,7 +78,7 @@ def read_metadata(model_dir: Path) -> ModelMetadata:
     data = read_json(model_dir, METADATA_FILE)
     try:
         metadata = ModelMetadata.from_dict(data)
-    except (KeyError, TypeError) as exc:
+    except (KeyError, TypeError, ValueError) as exc:
         raise ModelDirectoryError(f"{Path(model_dir) / METADATA_FILE}: missing or wrong field ({exc})") from None
     if metadata.labels != list(VIOLATIONS):
         raise ModelDirectoryError(f"{model_dir}: labels {metadata.labels} differ from {list(VIOLATIONS)}")

@@ -61,6 +61,9 @@ class ScoreOptions:
         encoding_errors: ``strict`` refuses a file with undecodable bytes; ``replace`` scores the
             other rows and gives the damaged ones the status ``not_scored:undecodable``.
         chunk_rows: rows read, scored and written at a time.
+        mask_pii: mask personal data in the call summary's evidence (``False``: ``--no-mask``, for
+            internal use; the summary's ``pii_masking`` column then says ``off``). The scored rows
+            are the input rows, unchanged either way.
     """
 
     text_col: str = "text"
@@ -71,6 +74,7 @@ class ScoreOptions:
     encoding: str | None = None
     encoding_errors: str = "strict"
     chunk_rows: int = 4096
+    mask_pii: bool = True
 
 
 @dataclass
@@ -274,7 +278,7 @@ def chunk_meta(chunk: Chunk, file_index: int, plan: RunPlan, options: ScoreOptio
     if plan.calls_out is not None:
         order, turns = _order_keys(chunk, file_index, options.turn_col)
         calls = summarise_chunk(chunk.frame.assign(__text__=chunk.frame[options.text_col]), options.call_col,
-                                order, turns)
+                                order, turns, mask=options.mask_pii)
     return {"rows": len(chunk.frame), "statuses": chunk.frame["status"].value_counts().to_dict(),
             "problems": [p[1] for p in chunk.problems if p], "calls": {c: s.to_dict() for c, s in calls.items()}}
 
@@ -301,7 +305,7 @@ def finish(store: PartStore, plan: RunPlan, options: ScoreOptions, result: Score
     assemble([p for p, _ in finished], [*plan.columns, *RESULT_COLUMNS], plan.output, plan.kind)
     if plan.calls_out is not None:
         plan.calls_out.parent.mkdir(parents=True, exist_ok=True)
-        write_table(calls_frame(summaries, options.call_col), plan.calls_out,
+        write_table(calls_frame(summaries, options.call_col, options.mask_pii), plan.calls_out,
                     table_format(plan.calls_out, OUTPUT_FORMATS))
     shutil.rmtree(store.dir)
     return result

@@ -43,6 +43,9 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--engine", default="local", choices=["local", "ray"],
                         help="local, or Ray Data (a running cluster, or a local one)")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    parser.add_argument("--no-mask", action="store_true",
+                        help="INTERNAL USE: leave personal data unmasked in the call summary's evidence (its "
+                             "pii_masking column then says off)")
     return parser.parse_args(argv)
 
 
@@ -50,7 +53,8 @@ def options_from(args: argparse.Namespace) -> ScoreOptions:
     return ScoreOptions(text_col=args.text_col, call_col=args.call_col, turn_col=args.turn_col,
                         speaker_col=args.speaker_col or None,
                         agent_values=tuple(args.agent_values or DEFAULT_AGENT_VALUES),
-                        encoding=args.encoding, encoding_errors=args.encoding_errors, chunk_rows=args.chunk_rows)
+                        encoding=args.encoding, encoding_errors=args.encoding_errors, chunk_rows=args.chunk_rows,
+                        mask_pii=not args.no_mask)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -8,7 +8,8 @@ from collectguard.inference.labels import (
     to_multi_hot,
     unknown_labels,
 )
-from collectguard.inference.normalize import CARD, EMAIL, ID_NUMBER, PHONE, NormalizationConfig, mask_pii, normalize
+from collectguard.inference.normalize import NormalizationConfig, normalize
+from collectguard.inference.pii import CARD, EMAIL, ID_NUMBER, PHONE, mask_pii
 
 
 def test_multi_hot_round_trip_in_label_order():

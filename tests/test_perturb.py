@@ -4,7 +4,7 @@ import unicodedata
 
 import pytest
 
-from collectguard.inference.normalize import mask_pii
+from collectguard.inference.pii import mask_pii
 from collectguard.inference.records import LabelledRow, load_labelled
 from collectguard.training import perturb as P
 from collectguard.training.config import load_config

@@ -237,3 +237,15 @@ def test_small_simulation_corrects_the_naive_count(baseline_model):
     assert len(np.unique(drawn)) == len(drawn) and inclusion.max() == pytest.approx(1.0)
     assert np.all(np.diff(calls) >= 0) and len(hot_calls) == calls.max() + 1
     assert np.bincount(calls).max() <= 10
+
+
+def test_group_names_with_personal_data_are_masked_in_the_report(scored, tmp_path):
+    model_dir, frame, _ = scored
+    frame = frame.assign(agent=["王女士 13812345678"] * 20 + ["小组B"] * (len(frame) - 20))
+    path = tmp_path / "scored.jsonl"
+    frame.to_json(path, orient="records", lines=True, force_ascii=False)
+    out = tmp_path / "report"
+    assert run_cli(["--scores", path, "--model", model_dir, "--out", out, "--by", "agent", "--bootstrap", 20]) == 0
+    groups = set(pd.read_csv(out / "prevalence.csv")["group"])
+    assert groups == {"all", "agent=[姓名]女士 [电话]", "agent=小组B"}
+    assert "13812345678" not in (out / "report.md").read_text(encoding="utf-8")

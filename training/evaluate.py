@@ -2,7 +2,8 @@
 [--false-alarm-data CSV] [--bootstrap 1000] [--seed 13]``: evaluate a model directory on labelled data.
 
 REPORT_DIR gets ``metrics.json`` (everything), ``report.md`` (tables and plots), ``errors.csv`` (every
-row whose predicted labels differ from the true ones) and PNG plots. Predictions come only from
+row whose predicted labels differ from the true ones, personal data masked unless ``--no-mask``; its
+``pii_masking`` column and ``metrics.json`` say which) and PNG plots. Predictions come only from
 ``Classifier.from_pretrained(DIR)`` (``predict_proba`` then ``decide``), the code that ships; labelled data only
 from ``inference.records.load_labelled``.
 """
@@ -18,8 +19,10 @@ import numpy as np
 import pandas as pd
 
 from collectguard.inference.bootstrap import LEVEL, attach_cis, bootstrap_cis, bootstrap_rate, paired_bootstrap
+from collectguard.inference.calls import masking_note
 from collectguard.inference.classifier import PROB_COLUMNS, Classifier
 from collectguard.inference.labels import COMPLIANT, VIOLATIONS
+from collectguard.inference.pii import mask_pii
 from collectguard.inference.records import LENGTH_BUCKETS, length_bucket, load_labelled, to_frame
 
 from .metrics import binary_metrics, cooccurrence, expected_calibration_error, multilabel_metrics, reliability_bins
@@ -160,11 +163,15 @@ def label_names(matrix) -> list[str]:
     return ["|".join(v for v, on in zip(VIOLATIONS, row) if on) or COMPLIANT for row in np.asarray(matrix, dtype=bool)]
 
 
-def error_rows(frame: pd.DataFrame, truth, probs, decisions) -> pd.DataFrame:
-    """Every row whose predicted labels differ from its true labels, with ``error_<label>`` fp/fn/''."""
+def error_rows(frame: pd.DataFrame, truth, probs, decisions, mask: bool = True) -> pd.DataFrame:
+    """Every row whose predicted labels differ from its true labels, with ``error_<label>`` fp/fn/'';
+    texts with personal data masked unless ``mask`` is false (column ``pii_masking``)."""
     truth, decisions = np.asarray(truth, dtype=bool), np.asarray(decisions, dtype=bool)
     wrong = (truth != decisions).any(axis=1)
     out = frame.loc[wrong, ["id", "text"]].reset_index(drop=True)
+    if mask:
+        out["text"] = out["text"].map(mask_pii)
+    out["pii_masking"] = masking_note(mask)
     out["true_labels"], out["pred_labels"] = label_names(truth[wrong]), label_names(decisions[wrong])
     out[PROB_COLUMNS] = np.round(probs[wrong], 4)
     out[["style", "script", "speaker", "length"]] = frame.loc[wrong, ["style", "script", "speaker", "length"]].to_numpy()
@@ -193,8 +200,9 @@ def check_inputs(model_dir, data_paths, compare_dir=None, false_alarm_csv=None) 
 
 
 def evaluate(model_dir, data_paths: Sequence, compare_dir=None, false_alarm_csv=None,
-             n_bootstrap: int = 1000, seed: int = 13) -> tuple[dict, pd.DataFrame]:
-    """The content of ``metrics.json`` and the errors table for ``model_dir`` on ``data_paths``."""
+             n_bootstrap: int = 1000, seed: int = 13, mask: bool = True) -> tuple[dict, pd.DataFrame]:
+    """The content of ``metrics.json`` and the errors table for ``model_dir`` on ``data_paths``; the
+    errors table's texts have personal data masked unless ``mask`` is false."""
     check_inputs(model_dir, data_paths, compare_dir, false_alarm_csv)
     classifier = Classifier.from_pretrained(model_dir)
     rows = load_labelled(*data_paths)
@@ -207,6 +215,7 @@ def evaluate(model_dir, data_paths: Sequence, compare_dir=None, false_alarm_csv=
     texts = frame["text"].tolist()
     metrics = {
         "model": str(model_dir), "data": [str(p) for p in data_paths], "n": len(rows),
+        "pii_masking": masking_note(mask), "normalization": classifier.metadata.normalization.to_dict(),
         "bootstrap": {"resamples": n_bootstrap, "seed": seed, "level": LEVEL},
         "overall": overall,
         "confusion": {"per_label": confusion_matrices(overall),
@@ -220,7 +229,7 @@ def evaluate(model_dir, data_paths: Sequence, compare_dir=None, false_alarm_csv=
         metrics["false_alarm"] = false_alarm(classifier, false_alarm_csv, n_bootstrap, seed)
     if compare_dir is not None:
         metrics["compare"] = compare_models(compare_dir, texts, truth, decisions, n_bootstrap, seed)
-    return metrics, error_rows(frame, truth, probs, decisions)
+    return metrics, error_rows(frame, truth, probs, decisions, mask)
 
 
 def jsonable(value):
@@ -255,10 +264,14 @@ def main(argv: Sequence[str] | None = None) -> int:
                         help="COLD-style CSV (label, fine-grained-label, TEXT), e.g. ../shared/external/COLD/test.csv")
     parser.add_argument("--bootstrap", type=int, default=1000, help="bootstrap resamples (default 1000)")
     parser.add_argument("--seed", type=int, default=13, help="seed of resampling and perturbations (default 13)")
+    parser.add_argument("--no-mask", action="store_true",
+                        help="INTERNAL USE: leave personal data unmasked in errors.csv (recorded in its pii_masking "
+                             "column and in metrics.json)")
     args = parser.parse_args(argv)
     if args.bootstrap < 1:
         parser.error("--bootstrap must be at least 1")
-    metrics, errors = evaluate(args.model, args.data, args.compare, args.false_alarm_data, args.bootstrap, args.seed)
+    metrics, errors = evaluate(args.model, args.data, args.compare, args.false_alarm_data, args.bootstrap,
+                               args.seed, mask=not args.no_mask)
     write_outputs(metrics, errors, args.out)
     overall = metrics["overall"]
     print(f"wrote {args.out}: {metrics['n']} rows, macro-F1 {overall['macro_f1']:.3f} "

@@ -5,8 +5,9 @@ from collectguard.inference.labels import VIOLATIONS
 
 NORMALISATION_WHY = (
     "NFKC, control-character removal and whitespace collapsing are always on. PII masking is on by "
-    "default: numbers carry no signal about misconduct, masking keeps phone, ID and card numbers out of "
-    "logs and evidence, and it lets masked (138****6721) and unmasked numbers look alike. "
+    "default (normalisation version 2: phone, ID, card and account numbers, e-mails, plates, addresses and "
+    "names, also as speech recognition writes them, become typed placeholders; docs/pii.md): the values "
+    "carry no signal about misconduct, and masked (138****6721) and unmasked numbers look alike. "
     "Traditional-to-simplified conversion (OpenCC t2s) is on in every shipped config: on the dev split "
     "it raised the baseline's macro-F1 by about one point (docs/normalisation.md has the measurement)."
 )

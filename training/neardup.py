@@ -18,7 +18,8 @@ from collectguard.inference.normalize import NormalizationConfig, normalize
 
 NEAR_DUPLICATE_JACCARD = 0.6
 _PUNCT_SPACE_RE = re.compile(r"[\W_]+")
-_KEY_CONFIG = NormalizationConfig(to_simplified=True, mask_pii=True)
+# version 1: the near-duplicate groups, and so the committed splits, were built with it
+_KEY_CONFIG = NormalizationConfig(to_simplified=True, mask_pii=True, version=1)
 
 
 def comparison_key(text: str) -> str:

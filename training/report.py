@@ -115,7 +115,9 @@ def markdown_report(metrics: dict) -> str:
     sections = [
         f"# Evaluation of `{metrics['model']}`\n\nData: {', '.join(f'`{p}`' for p in metrics['data'])} "
         f"({metrics['n']} rows). Intervals: {b['level']:.0%} percentile bootstrap over rows "
-        f"({b['resamples']} resamples, seed {b['seed']}).",
+        f"({b['resamples']} resamples, seed {b['seed']}). Model input normalisation: "
+        f"`{metrics.get('normalization')}`. Personal data in `errors.csv`: "
+        f"{'not masked (--no-mask, internal use)' if metrics.get('pii_masking') == 'off' else 'masked'}.",
         "## Summary\n\nThe any-violation decision: a row is a violation if any label is predicted; its score "
         "is the highest label probability.\n\n" + markdown_table(summary_table(overall)),
         "## Per label\n\n" + markdown_table(per_label_table(overall)),

@@ -19,6 +19,7 @@ from scipy.sparse.csgraph import connected_components
 from sklearn.model_selection import StratifiedGroupKFold
 
 from collectguard.inference.labels import VIOLATIONS, combination_key
+from collectguard.inference.pii import mask_pii
 from collectguard.inference.records import LabelledRow, load_labelled
 from collectguard.inference.textio import sha256_of
 
@@ -101,7 +102,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     rows = load_labelled(*sorted(args.authoring_dir.glob("batch_*.jsonl")))
     rows, dropped = drop_exact_duplicates(rows)
     for row in dropped:
-        print(f"dropped exact duplicate {row.origin}: {row.text[:40]!r}")
+        print(f"dropped exact duplicate {row.origin}: {mask_pii(row.text)[:40]!r}")
     names = assign_splits(rows, existing_assignment(args.out), args.seed)
     counts = write_splits(rows, names, args.out)
     print(f"{len(rows)} rows ({len(dropped)} exact duplicates dropped): "

@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from collectguard.inference.labels import COMPLIANT, SCRIPTS, SPEAKERS, STYLES, VIOLATIONS, combination_key
+from collectguard.inference.pii import mask_pii
 from collectguard.inference.records import LENGTH_BUCKETS, LabelledRow, length_bucket, read_labelled
 from collectguard.inference.textio import EncodingError
 
@@ -45,11 +46,11 @@ def validate_files(paths: Sequence[str], encoding: str | None = None,
         first = rows[group[0]]
         for index in group[1:]:
             report.errors.append(f"{rows[index].origin}: text: duplicate of {first.origin} "
-                                 f"(same text up to width, script, punctuation): {rows[index].text[:40]!r}")
+                                 f"(same text up to width, script, punctuation): {mask_pii(rows[index].text)[:40]!r}")
     files = [r.origin.rsplit(":", 1)[0] for r in rows]
     for i, j, jaccard in near_duplicate_pairs([r.text for r in rows], threshold=threshold):
         message = (f"{rows[j].origin}: text: near-duplicate (trigram Jaccard {jaccard:.2f}) of "
-                   f"{rows[i].origin}: {rows[j].text[:30]!r} ~ {rows[i].text[:30]!r}")
+                   f"{rows[i].origin}: {mask_pii(rows[j].text)[:30]!r} ~ {mask_pii(rows[i].text)[:30]!r}")
         if files[i] != files[j]:
             report.errors.append(message + " (across files: leakage)")
         else:

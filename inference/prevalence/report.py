@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from ..pii import mask_pii
 from ..reporting import markdown_table, new_figure
 from .estimators import CALL_HEADLINE, HEADLINE, LABELS, METHODS
 from .measure import ALL
@@ -193,7 +194,10 @@ def plot_groups(table: pd.DataFrame, method: str, path: Path) -> None:
 
 
 def write_outputs(out_dir: Path, prevalence: pd.DataFrame, calls: pd.DataFrame, context: dict) -> None:
-    """Every file of the report directory."""
+    """Every file of the report directory. Group names are values of the input's columns (``--by``),
+    so personal data in them is masked like every text that leaves the scorer."""
+    prevalence = prevalence.assign(group=prevalence["group"].map(lambda g: mask_pii(str(g))))
+    calls = calls.assign(group=calls["group"].map(lambda g: mask_pii(str(g)))) if len(calls) else calls
     out_dir.mkdir(parents=True, exist_ok=True)
     prevalence.to_csv(out_dir / "prevalence.csv", index=False)
     calls.to_csv(out_dir / "calls.csv", index=False)

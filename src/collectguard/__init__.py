@@ -23,7 +23,7 @@ except PackageNotFoundError:  # running from a source tree that is not installed
     __version__ = "0+unknown"
 
 __all__ = ["Classifier", "ScoreOptions", "ScoreResult", "score_file", "PrevalenceResult", "estimate_prevalence",
-           "VIOLATIONS", "__version__"]
+           "VIOLATIONS", "mask_pii", "__version__"]
 
 _HOMES = {
     "Classifier": "collectguard.inference.classifier",
@@ -33,11 +33,13 @@ _HOMES = {
     "PrevalenceResult": "collectguard.inference.prevalence",
     "estimate_prevalence": "collectguard.inference.prevalence",
     "VIOLATIONS": "collectguard.inference.labels",
+    "mask_pii": "collectguard.inference.pii",
 }
 
 if TYPE_CHECKING:
     from collectguard.inference.classifier import Classifier
     from collectguard.inference.labels import VIOLATIONS
+    from collectguard.inference.pii import mask_pii
     from collectguard.inference.prevalence import PrevalenceResult, estimate_prevalence
     from collectguard.inference.score import ScoreOptions, ScoreResult, score_file
 

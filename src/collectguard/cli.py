@@ -25,6 +25,7 @@ SUBCOMMANDS = {
                  "masked-language-model pretraining: domain adaptation of a model, or from scratch"),
     "evaluate": ("collectguard.training.evaluate",
                  "evaluate a model directory: metrics with CIs, slices, robustness, false alarms, report"),
+    "pii-eval": ("collectguard.training.pii_eval", "measure PII masking on the PII test set: recall, over-masking"),
     "score": ("collectguard.inference.score_cli", "score utterance tables (CSV/TSV/JSONL/Parquet); per-call summary"),
     "prevalence": ("collectguard.inference.prevalence.cli",
                    "share of utterances and calls with each violation, error-corrected, with CIs"),
