@@ -16,7 +16,7 @@ from collectguard.inference.bootstrap import (
 from collectguard.inference.classifier import Classifier
 from collectguard.inference.labels import VIOLATIONS, to_multi_hot
 from collectguard.inference.records import length_bucket, load_labelled
-from collectguard.training.evaluate import false_alarm_rates
+from collectguard.training.false_alarms import flag_rates, precision_at
 from collectguard.training.metrics import cooccurrence, expected_calibration_error, multilabel_metrics, reliability_bins
 from collectguard.training.perturb import PERTURBATIONS
 
@@ -39,13 +39,19 @@ def write_false_alarm_csv(path, rows=FALSE_ALARM_ROWS, text_column="TEXT"):
     return path
 
 
+PLAIN_TEXTS = ["明天你干嘛？陪我去买手机？", "恐龙是什么动物", "借呗额度咋还不够", "再不还钱就去你家找你，我的电话13912345678"]
+
+
 @pytest.fixture(scope="module")
 def report(baseline_model, tiny_model, tmp_path_factory):
-    """One full run: baseline on mini test+dev, compared with the tiny BERT, with a false-alarm CSV."""
+    """One full run: baseline on mini test+dev, compared with the tiny BERT, with two false-alarm files:
+    a COLD-style CSV and plain text (one per line)."""
     tmp = tmp_path_factory.mktemp("evaluate")
-    out, csv = tmp / "report", write_false_alarm_csv(tmp / "cold.csv")
+    out, csv, txt = tmp / "report", write_false_alarm_csv(tmp / "cold.csv"), tmp / "plain.txt"
+    txt.write_text("\n".join(PLAIN_TEXTS) + "\n\n", encoding="utf-8")
     rc = main(["evaluate", "--model", str(baseline_model[0]), "--data", *map(str, DATA), "--out", str(out),
-               "--compare", str(tiny_model[0]), "--false-alarm-data", str(csv), "--bootstrap", "300"])
+               "--compare", str(tiny_model[0]), "--false-alarm-data", str(csv), "--false-alarm-data", str(txt),
+               "--bootstrap", "300"])
     assert rc == 0
     metrics = json.loads((out / "metrics.json").read_text(encoding="utf-8"))
     return out, metrics, baseline_model[0], csv
@@ -67,7 +73,7 @@ def test_report_files_exist_and_read_well(report):
         assert (out / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and (out / name).stat().st_size > 10_000
     text = (out / "report.md").read_text(encoding="utf-8")
     for heading in ("## Per label", "## Confusion", "## Calibration", "## Thresholds", "## Slices", "## Robustness",
-                    "## Out of domain", "## Comparison"):
+                    "## Real text: false alarms", "## Comparison"):
         assert heading in text
     assert f"| macro F1 | {metrics['overall']['macro_f1']:.3f} |" in text
     assert "NaN" not in (out / "metrics.json").read_text()  # strict JSON: undefined metrics are null
@@ -177,26 +183,32 @@ def test_compare_with_itself_through_the_cli(baseline_model, tmp_path):
     assert all(d["mean_difference"] == 0 and d["p_value"] == 1 for d in paired.values())
 
 
-def test_false_alarm_rates_match_hand_count():
-    frame = pd.DataFrame({"label": [0, 0, 0, 0, 1, 1, 0, 1], "fine-grained-label": [0, 0, 3, 3, 1, 2, 0, 1]})
-    flags = np.array([[0, 0, 0, 0], [1, 0, 0, 0], [0, 1, 0, 0], [0, 0, 0, 0],
-                      [0, 1, 0, 0], [1, 1, 0, 0], [1, 0, 0, 1], [0, 0, 0, 0]], dtype=bool)
-    rates = false_alarm_rates(frame, flags, 500, seed=0)
-    safe = rates["safe"]  # rows 0, 1, 2, 3, 6: flagged 1, 2, 6
-    assert (safe["n"], safe["flagged"], safe["any_violation_rate"]) == (5, 3, pytest.approx(0.6))
-    assert safe["per_label_rate"] == pytest.approx({"threat": 0.4, "insult": 0.2, "deception": 0.0, "privacy": 0.2})
-    assert safe["any_violation_rate_ci"][0] <= 0.6 <= safe["any_violation_rate_ci"][1]
-    assert (rates["anti_bias"]["n"], rates["anti_bias"]["any_violation_rate"]) == (2, pytest.approx(0.5))
-    assert rates["individual_attack"] == {"n": 2, "insult_rate": pytest.approx(0.5), "any_violation_rate": pytest.approx(0.5)}
+def test_flag_rates_and_precision_match_hand_counts():
+    flags = np.array([[0, 0, 0, 0], [1, 0, 0, 0], [0, 1, 0, 0], [0, 0, 0, 0], [1, 0, 0, 1]], dtype=bool)
+    rates = flag_rates(flags, 500, seed=0)
+    assert (rates["n"], rates["flagged"], rates["any_violation_rate"]) == (5, 3, pytest.approx(0.6))
+    assert rates["per_label_rate"] == pytest.approx({"threat": 0.4, "insult": 0.2, "deception": 0.0, "privacy": 0.2})
+    assert rates["any_violation_rate_ci"][0] <= 0.6 <= rates["any_violation_rate_ci"][1]
+    # 3% violate, 90% of them found: 0.027 hits; 1% of the other 97% flagged: 0.0097 alarms
+    assert precision_at(0.9, 0.01, 0.03) == pytest.approx(0.027 / (0.027 + 0.0097))
 
 
 def test_false_alarm_section_counts_the_classifier_flags(report):
-    _, metrics, model_dir, _ = report
+    out, metrics, model_dir, _ = report
     classifier = Classifier.from_pretrained(model_dir)
+    cold, plain = metrics["false_alarm"]
     safe_texts = [text for label, _, text in FALSE_ALARM_ROWS if label == 0]
     flagged = classifier.decide(classifier.predict_proba(safe_texts)).any(axis=1).sum()
-    safe = metrics["false_alarm"]["safe"]
-    assert (safe["n"], safe["flagged"]) == (5, flagged) and safe["any_violation_rate"] == pytest.approx(flagged / 5)
+    assert cold["kind"] == "COLD safe rows" and (cold["n"], cold["flagged"]) == (5, flagged)
+    assert (cold["anti_bias"]["n"], cold["individual_attack"]["n"]) == (2, 2)
+    plain_flags = classifier.decide(classifier.predict_proba(PLAIN_TEXTS))
+    assert (plain["n"], plain["flagged"]) == (4, plain_flags.any(axis=1).sum())
+    recall = metrics["overall"]["any_violation"]["recall"]
+    assert plain["precision_at_prevalence"] == pytest.approx(precision_at(recall, plain["any_violation_rate"], 0.03))
+    assert len(plain["top_flagged"]) == plain["flagged"]
+    assert not any("13912345678" in row["text"] for row in plain["top_flagged"])  # masked
+    assert "Most confident false alarms: `plain.txt`" in (out / "report.md").read_text(encoding="utf-8") \
+        or plain["flagged"] == 0
 
 
 def test_errors_csv_has_exactly_the_misclassified_rows(report, shipped):
@@ -237,7 +249,7 @@ def test_missing_column_in_false_alarm_csv_is_a_clear_error(baseline_model, tmp_
     rc = main(["evaluate", "--model", str(baseline_model[0]), "--data", str(DATA[0]), "--out", str(tmp_path / "out"),
                "--false-alarm-data", str(csv)])
     err = capsys.readouterr().err
-    assert rc == 2 and str(csv) in err and "no column 'TEXT'" in err and "Traceback" not in err
+    assert rc == 2 and str(csv) in err and "no column 'text'" in err and "::COLUMN" in err and "Traceback" not in err
     assert not (tmp_path / "out").exists()
 
 

@@ -18,21 +18,22 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from collectguard.inference.bootstrap import LEVEL, attach_cis, bootstrap_cis, bootstrap_rate, paired_bootstrap
+from collectguard.inference.bootstrap import LEVEL, attach_cis, bootstrap_cis, paired_bootstrap
 from collectguard.inference.calls import masking_note
 from collectguard.inference.classifier import PROB_COLUMNS, Classifier
 from collectguard.inference.labels import COMPLIANT, VIOLATIONS
 from collectguard.inference.pii import mask_pii
 from collectguard.inference.records import LENGTH_BUCKETS, length_bucket, load_labelled, to_frame
 
+from .false_alarms import false_alarm
 from .metrics import binary_metrics, cooccurrence, expected_calibration_error, multilabel_metrics, reliability_bins
 from .perturb import PERTURBATIONS, perturb
 from .report import write_report
 from .train import evaluate_rows
 
+ASSUMED_PREVALENCE = 0.03  # share of violating agent turns assumed for precision on real text
 THRESHOLD_GRID = tuple(round(0.1 * i, 1) for i in range(1, 10))
 SLICE_COLUMNS = ("style", "script", "speaker", "length_bucket")
-FALSE_ALARM_COLUMNS = ("label", "fine-grained-label", "TEXT")
 NAN = float("nan")
 
 
@@ -112,52 +113,6 @@ def robustness(classifier: Classifier, texts: list[str], truth, decisions, overa
     return result
 
 
-def read_false_alarm_csv(path: str | Path) -> pd.DataFrame:
-    """A COLD-style CSV (UTF-8, BOM allowed) with integer ``label`` and ``fine-grained-label`` and ``TEXT``."""
-    path = Path(path)
-    if not path.is_file():
-        raise EvaluationInputError(f"--false-alarm-data {path}: no such file")
-    try:
-        frame = pd.read_csv(path, encoding="utf-8-sig")
-    except (UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
-        raise EvaluationInputError(f"--false-alarm-data {path}: not a readable UTF-8 CSV ({exc})") from None
-    for column in FALSE_ALARM_COLUMNS:
-        if column not in frame.columns:
-            raise EvaluationInputError(f"--false-alarm-data {path}: no column {column!r} (needs "
-                                       f"{', '.join(FALSE_ALARM_COLUMNS)}; has {', '.join(map(str, frame.columns))})")
-    for column in FALSE_ALARM_COLUMNS[:2]:
-        if not pd.api.types.is_integer_dtype(frame[column]):
-            raise EvaluationInputError(f"--false-alarm-data {path}: column {column!r} must hold integers")
-    return frame.assign(TEXT=frame["TEXT"].fillna("").astype(str))
-
-
-def flag_rates(flags, n_bootstrap: int, seed: int) -> dict:
-    """Share of rows flagged with any violation (with a bootstrap CI) and with each label."""
-    flags = np.asarray(flags, dtype=bool)
-    rate = (lambda column: float(column.mean()) if len(column) else NAN)
-    return {"n": int(len(flags)), "flagged": int(flags.any(axis=1).sum()), "any_violation_rate": rate(flags.any(axis=1)),
-            "any_violation_rate_ci": bootstrap_rate(flags.any(axis=1), n_bootstrap, seed),
-            "per_label_rate": {label: rate(flags[:, k]) for k, label in enumerate(VIOLATIONS)}}
-
-
-def false_alarm_rates(frame: pd.DataFrame, flags, n_bootstrap: int, seed: int) -> dict:
-    """Flag rates of the safe rows (label 0), of the anti-bias rows (fine-grained 3), and the insult
-    rate of the rows attacking an individual (fine-grained 1; indicative of insult recall only)."""
-    flags = np.asarray(flags, dtype=bool)
-    safe, anti_bias = (frame["label"] == 0).to_numpy(), (frame["fine-grained-label"] == 3).to_numpy()
-    individual = flag_rates(flags[(frame["fine-grained-label"] == 1).to_numpy()], n_bootstrap, seed)
-    return {"safe": flag_rates(flags[safe], n_bootstrap, seed), "anti_bias": flag_rates(flags[anti_bias], n_bootstrap, seed),
-            "individual_attack": {"n": individual["n"], "insult_rate": individual["per_label_rate"]["insult"],
-                                  "any_violation_rate": individual["any_violation_rate"]}}
-
-
-def false_alarm(classifier: Classifier, path: str | Path, n_bootstrap: int, seed: int) -> dict:
-    frame = read_false_alarm_csv(path)
-    frame = frame[(frame["label"] == 0) | frame["fine-grained-label"].isin([1, 3])].reset_index(drop=True)
-    flags = classifier.decide(classifier.predict_proba(frame["TEXT"].tolist()))
-    return {"path": str(path), **false_alarm_rates(frame, flags, n_bootstrap, seed)}
-
-
 def label_names(matrix) -> list[str]:
     """Each row's labels joined with ``|``, ``compliant`` for none (the CSV convention)."""
     return ["|".join(v for v, on in zip(VIOLATIONS, row) if on) or COMPLIANT for row in np.asarray(matrix, dtype=bool)]
@@ -190,20 +145,23 @@ def compare_models(compare_dir, texts, truth, decisions, n_bootstrap: int, seed:
             "paired": paired_bootstrap(truth, decisions, other_decisions, n_bootstrap, seed)}
 
 
-def check_inputs(model_dir, data_paths, compare_dir=None, false_alarm_csv=None) -> None:
+def check_inputs(model_dir, data_paths, compare_dir=None, false_alarm_data: Sequence = ()) -> None:
     for option, directory in (("--model", model_dir), ("--compare", compare_dir)):
         if directory is not None and not Path(directory).is_dir():
             raise EvaluationInputError(f"{option} {directory}: no such model directory")
-    for option, path in [*(("--data", p) for p in data_paths), ("--false-alarm-data", false_alarm_csv)]:
-        if path is not None and not Path(path).is_file():
+    for option, path in [*(("--data", p) for p in data_paths),
+                         *(("--false-alarm-data", str(s).partition("::")[0]) for s in false_alarm_data)]:
+        if not Path(path).is_file():
             raise EvaluationInputError(f"{option} {path}: no such file")
 
 
-def evaluate(model_dir, data_paths: Sequence, compare_dir=None, false_alarm_csv=None,
-             n_bootstrap: int = 1000, seed: int = 13, mask: bool = True) -> tuple[dict, pd.DataFrame]:
-    """The content of ``metrics.json`` and the errors table for ``model_dir`` on ``data_paths``; the
-    errors table's texts have personal data masked unless ``mask`` is false."""
-    check_inputs(model_dir, data_paths, compare_dir, false_alarm_csv)
+def evaluate(model_dir, data_paths: Sequence, compare_dir=None, false_alarm_data: Sequence = (),
+             n_bootstrap: int = 1000, seed: int = 13, mask: bool = True,
+             prevalence: float = ASSUMED_PREVALENCE) -> tuple[dict, pd.DataFrame]:
+    """The content of ``metrics.json`` and the errors table for ``model_dir`` on ``data_paths``, and
+    the false alarms on each file of ``false_alarm_data`` (see ``false_alarms``); the texts quoted
+    have personal data masked unless ``mask`` is false."""
+    check_inputs(model_dir, data_paths, compare_dir, false_alarm_data)
     classifier = Classifier.from_pretrained(model_dir)
     rows = load_labelled(*data_paths)
     if not rows:
@@ -225,8 +183,10 @@ def evaluate(model_dir, data_paths: Sequence, compare_dir=None, false_alarm_csv=
         "slices": slice_metrics(frame, truth, decisions),
         "robustness": robustness(classifier, texts, truth, decisions, overall, seed),
     }
-    if false_alarm_csv is not None:
-        metrics["false_alarm"] = false_alarm(classifier, false_alarm_csv, n_bootstrap, seed)
+    if false_alarm_data:
+        recall = overall["any_violation"]["recall"]
+        metrics["false_alarm"] = [false_alarm(classifier, spec, recall, prevalence, n_bootstrap, seed, mask)
+                                  for spec in false_alarm_data]
     if compare_dir is not None:
         metrics["compare"] = compare_models(compare_dir, texts, truth, decisions, n_bootstrap, seed)
     return metrics, error_rows(frame, truth, probs, decisions, mask)
@@ -260,8 +220,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--data", required=True, nargs="+", type=Path, help="labelled .jsonl or .csv file(s)")
     parser.add_argument("--out", required=True, type=Path, help="report directory to write")
     parser.add_argument("--compare", type=Path, help="a second model directory to compare with on the same rows")
-    parser.add_argument("--false-alarm-data", type=Path,
-                        help="COLD-style CSV (label, fine-grained-label, TEXT), e.g. ../shared/external/COLD/test.csv")
+    parser.add_argument("--false-alarm-data", action="append", default=[], metavar="FILE[::COLUMN]",
+                        help="real text with no violation, to count false alarms on (repeatable): one text per "
+                             "line (.txt), or a column of a CSV/TSV/JSONL/Parquet table; COLD's test.csv is "
+                             "recognised (its safe rows)")
+    parser.add_argument("--prevalence", type=float, default=ASSUMED_PREVALENCE,
+                        help="assumed share of violating utterances for the precision estimate (default 0.03)")
     parser.add_argument("--bootstrap", type=int, default=1000, help="bootstrap resamples (default 1000)")
     parser.add_argument("--seed", type=int, default=13, help="seed of resampling and perturbations (default 13)")
     parser.add_argument("--no-mask", action="store_true",
@@ -270,8 +234,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.bootstrap < 1:
         parser.error("--bootstrap must be at least 1")
+    if not 0 < args.prevalence < 1:
+        parser.error("--prevalence must be between 0 and 1")
     metrics, errors = evaluate(args.model, args.data, args.compare, args.false_alarm_data, args.bootstrap,
-                               args.seed, mask=not args.no_mask)
+                               args.seed, mask=not args.no_mask, prevalence=args.prevalence)
     write_outputs(metrics, errors, args.out)
     overall = metrics["overall"]
     print(f"wrote {args.out}: {metrics['n']} rows, macro-F1 {overall['macro_f1']:.3f} "

@@ -85,16 +85,25 @@ def robustness_table(metrics: dict) -> pd.DataFrame:
 
 
 def false_alarm_table(metrics: dict) -> pd.DataFrame:
-    """Flag rates on out-of-domain text: safe rows, anti-bias rows, and rows attacking an individual."""
-    fa = metrics["false_alarm"]
-    rows = {name: {"n": fa[name]["n"], "any-violation rate": fa[name]["any_violation_rate"],
-                   "95% CI": fa[name]["any_violation_rate_ci"],
-                   **{f"{label} rate": fa[name]["per_label_rate"][label] for label in VIOLATIONS}}
-            for name in ("safe", "anti_bias")}
-    individual = fa["individual_attack"]
-    rows["individual_attack (insult recall, indicative)"] = {
-        "n": individual["n"], "any-violation rate": individual["any_violation_rate"], "insult rate": individual["insult_rate"]}
+    """Per false-alarm file: flagged share with CI, per label, and the precision at the assumed base
+    rate; for COLD also its anti-bias rows and the insult rate of rows attacking an individual."""
+    rows = {}
+    for fa in metrics["false_alarm"]:
+        name = Path(fa["path"]).name + (f" ({fa['kind']})" if fa["kind"] != "all texts" else "")
+        rows[name] = {"n": fa["n"], "flagged": fa["any_violation_rate"], "95% CI": fa["any_violation_rate_ci"],
+                      **{label: fa["per_label_rate"][label] for label in VIOLATIONS},
+                      f"precision at {fa['assumed_prevalence']:g} prevalence": fa["precision_at_prevalence"]}
+        if "anti_bias" in fa:
+            rows[name + " anti-bias rows"] = {"n": fa["anti_bias"]["n"], "flagged": fa["anti_bias"]["any_violation_rate"],
+                                              "95% CI": fa["anti_bias"]["any_violation_rate_ci"]}
+            rows[name + " attacks on an individual (insult recall, indicative)"] = {
+                "n": fa["individual_attack"]["n"], "insult": fa["individual_attack"]["insult_rate"]}
     return pd.DataFrame.from_dict(rows, orient="index")
+
+
+def top_flagged_table(fa: dict) -> pd.DataFrame:
+    """The most confidently flagged texts of one false-alarm file (personal data masked)."""
+    return pd.DataFrame(fa["top_flagged"], columns=["max_prob", "labels", "text"]).rename_axis("rank")
 
 
 def comparison_table(metrics: dict) -> pd.DataFrame:
@@ -136,9 +145,13 @@ def markdown_report(metrics: dict) -> str:
         + markdown_table(robustness_table(metrics)) + f"\n\n![robustness]({PLOTS['robustness']})",
     ]
     if "false_alarm" in metrics:
-        sections.append(f"## Out of domain: false alarms\n\n`{metrics['false_alarm']['path']}`: share of rows "
-                        "flagged with any violation (and per label). Safe and anti-bias rows hold no collection "
-                        "violation, so every flag there is a false alarm.\n\n" + markdown_table(false_alarm_table(metrics)))
+        sections.append("## Real text: false alarms\n\nEach file holds real text with no violation (for COLD: its "
+                        "safe rows), so every flag there is a false alarm. `precision at p prevalence`: the share "
+                        "of flags that would be violations if p of utterances violated, from this file's "
+                        "flagged share and the any-violation recall above.\n\n"
+                        + markdown_table(false_alarm_table(metrics)))
+        sections += [f"### Most confident false alarms: `{Path(fa['path']).name}`\n\n"
+                     + markdown_table(top_flagged_table(fa)) for fa in metrics["false_alarm"] if fa["top_flagged"]]
     if "compare" in metrics:
         sections.append(f"## Comparison with `{metrics['compare']['model']}`\n\nSame rows; difference = model - "
                         "compare, paired bootstrap (same resampled rows for both); p-value: twice the share of "
