@@ -113,10 +113,13 @@ def allocate(total: int, priority: np.ndarray, sizes: np.ndarray, floor: int = M
     return counts
 
 
-def _units(corpus: Corpus, unit: str, call_col: str | None) -> pd.DataFrame:
-    """One row per eligible unit: ``unit`` id, ``score``, ``flagged``, and the first row's other columns."""
-    rows = corpus.frame[corpus.ok].copy()
-    rows["_score"], rows["_flagged"] = any_score(rows), flagged(rows)
+def _units(corpus: Corpus, unit: str, call_col: str | None, by: list[str]) -> pd.DataFrame:
+    """One row per eligible unit: ``_unit`` id, ``_score``, ``_flagged`` and the ``by`` columns (of its first row)."""
+    frame = corpus.frame
+    if "_score" not in frame:  # computed once per corpus
+        frame["_score"], frame["_flagged"] = any_score(frame), flagged(frame)
+    columns = list(dict.fromkeys(["_id", "_score", "_flagged", *by, *([call_col] if unit == "call" else [])]))
+    rows = frame.loc[corpus.ok, columns]
     if unit == "utterance":
         return rows.assign(_unit=rows["_id"])
     if rows[call_col].isna().any():
@@ -158,7 +161,7 @@ def draw_audit(corpus: Corpus, n: int, *, design: str = "simple", unit: str = "u
     if unit == "call" and call_col not in corpus.frame:
         raise ScoredFileError(f"no call id column {call_col!r} for a sample of calls (--call-col)")
     rng = np.random.default_rng(seed)
-    units = _units(corpus, unit, call_col)
+    units = _units(corpus, unit, call_col, list(by))
     units["stratum"] = _strata(units, design, list(by), bins, rng).to_numpy()
     table = units.groupby("stratum", sort=True).agg(size=("_unit", "size"), mean_score=("_score", "mean"))
     guess = table["mean_score"].clip(0.05, 0.95)
@@ -388,7 +391,7 @@ def matched_from_draw(corpus: Corpus, sample: pd.DataFrame, strata: pd.DataFrame
     names = sample["_unit"].astype(str).to_numpy()
     code = pd.Series(np.arange(len(names)), index=names)
     keys = corpus.frame["_id"] if unit == "utterance" else corpus.frame[call_col].astype(str)
-    row_unit = keys.map(code).fillna(-1).astype(int).to_numpy()
+    row_unit = keys.map(code).fillna(-1).astype(int).to_numpy().copy()
     row_unit[~corpus.ok] = -1
     labelled = np.where((row_unit >= 0)[:, None], np.asarray(truth, dtype=float), 0.0)
     stratum_code = pd.Series(np.arange(len(strata)), index=strata.index)
