@@ -5,8 +5,9 @@ Without a pilot the plan is the classical (audit-only) size at the share the mod
 planning guess; what PPI saves depends on how well the model does on *this* corpus, which only
 labels show. With ``--pilot`` (a labelled audit of the corpus, e.g. 100-200 rows from
 ``collectguard audit-sample``), both sizes come from the pilot's own variances, scaled to the size
-that reaches the half-width under the same design: a label with fewer than ``MIN_POSITIVES``
-positives in the pilot is planned from the upper end of its classical interval instead.
+that reaches the half-width under the same design (PPI's at the pilot's best ``lam``, which is never
+worse than the audit alone): a label with fewer than ``MIN_POSITIVES`` positives (or negatives) in the
+pilot is planned from the upper end of its classical interval instead, for both.
 """
 from __future__ import annotations
 
@@ -49,7 +50,9 @@ def plan_without_pilot(corpus: Corpus, halfwidth: float, unit: str, call_col: st
 def plan_from_pilot(corpus: Corpus, pilot: Sequence[Path], halfwidth: float, call_col: str | None) -> pd.DataFrame:
     """Sizes from the pilot's variances: ``v = se^2 * n / (1 - n/N)`` per unit, then :func:`plan_size`."""
     matched = match_audit(read_audit(pilot), corpus, call_col, ", ".join(map(str, pilot)))
-    _, _, details = measure_audit(corpus.frame, corpus.ok, matched, [], call_col)
+    # the variance at the pilot's best lam (PPI++): at the planned, larger size the shrinkage toward
+    # lam = 1 that protects small audits has little weight left
+    _, _, details = measure_audit(corpus.frame, corpus.ok, matched, [], call_col, tuning="ppi++")
     n, population = matched.n_units, int(matched.strata["size"].sum())
     scale = n / (1 - n / population) if n < population else math.nan
     plan = []
