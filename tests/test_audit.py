@@ -271,3 +271,24 @@ def test_audit_plan_with_a_pilot_needs_fewer_rows_for_ppi(scored_file, tmp_path,
     share = truth[ok].any(axis=1).mean()  # the classical size is about z^2 p (1 - p) / h^2
     assert plan.loc["any", "classical_n"] == pytest.approx(plan_size(share * (1 - share), 0.02, int(ok.sum())),
                                                            rel=0.3)
+
+
+def test_shift_simulation_measures_audits_and_model_corrections(baseline_model):
+    from collectguard.inference.classifier import Classifier
+    from collectguard.inference.prevalence.shift_sim import CORPUS_SIZE, simulate_shift, summarize_shift
+    from collectguard.inference.records import load_labelled
+
+    model_dir, _ = baseline_model
+    rows = load_labelled(Path(__file__).parent.parent / "data" / "splits" / "test.jsonl")
+    classifier = Classifier.from_pretrained(model_dir)
+    truth = np.array([[label in r.labels for label in LABELS4] for r in rows])
+    meta = {"style": [r.style for r in rows], "script": [r.script for r in rows]}
+    results = simulate_shift(truth, classifier.predict_proba([r.text for r in rows]), meta, classifier.thresholds,
+                             ["clean->chat"], reps=2, n_boot=20, sizes=(100,), designs=("simple",))
+    assert set(results["method"]) == {"acc", "acc_joint", "ppi", "ppi++", "classical"}
+    assert len(results) == 2 * 5 * (2 + 3)
+    # the truth is the corpus's share at the scenario's mix (threat 4 %): about 400 of 10,000 rows
+    threat = results.loc[results["label"] == "threat", "truth"]
+    assert ((threat - 0.04).abs() < 4 * np.sqrt(0.04 * 0.96 / CORPUS_SIZE)).all()
+    summary = summarize_shift(results)
+    assert summary["reps"].eq(2).all() and summary["coverage"].between(0, 1).all()

@@ -187,6 +187,7 @@ def plan_size(unit_variance: float, halfwidth: float, population: int, level: fl
 
 PPI, CLASSICAL = "ppi", "classical"
 SMALL_AUDIT = 30  # audited items below which a group's audit estimates are flagged small_audit
+FEW_POSITIVES = 5  # audited positives below which the normal approximation rests on very little
 DETAIL_COLUMNS = ["group", "level", "label", "estimate", "ci_low", "ci_high", "classical", "classical_low",
                   "classical_high", "model_mean", "lam", "n_audit", "positives", "se", "classical_se", "gain",
                   "effective_n", "n"]
@@ -201,7 +202,8 @@ def _rows(name: str, level: str, n: int, estimates: dict, min_size: int) -> tupl
     tidy, details = [], []
     for label, est in estimates.items():
         flags = [f for f, on in (("too_small", n < min_size), ("no_audit", est.n_audit == 0),
-                                 ("small_audit", 0 < est.n_audit < SMALL_AUDIT)) if on]
+                                 ("small_audit", 0 < est.n_audit < SMALL_AUDIT),
+                                 ("few_positives", est.n_audit > 0 and est.positives < FEW_POSITIVES)) if on]
         flag = ";".join(flags)
         tidy.append(dict(group=name, label=label, method=PPI, estimate=est.estimate, ci_low=est.ci_low,
                          ci_high=est.ci_high, n=n, clipped=est.clipped, flag=flag))

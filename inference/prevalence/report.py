@@ -130,7 +130,9 @@ were clipped, so an interval end lies on 0 or 1 by clipping; `ci_degenerate`: ev
 the same value, typically a group without a single flagged utterance. The bootstrap cannot bound such
 a group: with no flag among n utterances the flagged share is below 3.7/n (95 %, Clopper-Pearson),
 e.g. 4.6 % for n = 80, and the violation share is low but not shown to be 0. Audit estimates:
-`no_audit`: no audited row in the group; `small_audit`: fewer than 30 audited rows (or calls) in it."""
+`no_audit`: no audited row in the group; `small_audit`: fewer than 30 audited rows (or calls) in it;
+`few_positives`: fewer than 5 audited rows with the label, so the PPI interval rests on very little
+(read the classical Wilson interval beside it, and audit more: `collectguard audit-plan`)."""
 
 
 def audit_table(details: pd.DataFrame, level: str, group: str = ALL) -> pd.DataFrame:
