@@ -167,11 +167,15 @@ def ppi_mean(sample: AuditSample, corpus_mean: float, *, tuning: str = "shrunk",
     df = max(len(sample.weight) - len(sample.stratum_sizes), 1)  # sampled units less strata
     half = t_dist.ppf(0.5 + level / 2, df) * np.sqrt(variance)
     estimate = float(np.clip(raw, 0.0, 1.0))
-    n_eff = ybar * (1 - ybar) / v_yy if v_yy > 0 and 0 < ybar < 1 else 1 / kish_factor(sample)
+    if v_yy > 0 and 0 < ybar < 1:
+        n_eff = ybar * (1 - ybar) / v_yy
+    else:  # no spread to measure the design effect on: Kish's (infinite for a census of the domain)
+        factor = kish_factor(sample)
+        n_eff = 1 / factor if factor > 0 else float("inf")
     low, high = wilson(min(max(ybar, 0.0), 1.0), n_eff, level)
-    return AuditEstimate(estimate, max(0.0, raw - half), min(1.0, raw + half), ybar, low, high, float(corpus_mean),
-                         lam, n_items, positives, float(np.sqrt(variance)), float(np.sqrt(max(v_yy, 0.0))),
-                         bool(raw < 0 or raw > 1))
+    return AuditEstimate(estimate, max(0.0, float(raw - half)), min(1.0, float(raw + half)), ybar, low, high,
+                         float(corpus_mean), lam, n_items, positives, float(np.sqrt(variance)),
+                         float(np.sqrt(max(v_yy, 0.0))), bool(raw < 0 or raw > 1))
 
 
 def plan_size(unit_variance: float, halfwidth: float, population: int, level: float = LEVEL) -> int:
