@@ -140,6 +140,26 @@ def test_weighted_estimates_are_unbiased_under_either_design(design):
         assert np.mean(raw) - target > 0.02
 
 
+def test_call_audit_covers_the_share_of_calls_and_of_utterances():
+    rng = np.random.default_rng(6)
+    frame, truth = scored_corpus(rng, size=4000, calls=500)
+    corpus = as_corpus(frame)
+    ok = corpus.ok
+    has_any = pd.Series(truth[:, :].any(axis=1) & ok).groupby(frame["call_id"]).max()
+    true_calls = has_any[frame.loc[ok, "call_id"].unique()].mean()
+    true_rows = truth[ok].any(axis=1).mean()
+    covered = []
+    for seed in range(150):
+        sample, strata = draw_audit(corpus, 80, unit="call", seed=seed)
+        matched = matched_from_draw(corpus, sample, strata, truth, unit="call", call_col="call_id")
+        _, _, details = measure_audit(corpus.frame, ok, matched, [], "call_id")
+        rows = details[(details["label"] == "any") & (details["group"] == "all")].set_index("level")
+        covered.append([rows.at["call", "ci_low"] <= true_calls <= rows.at["call", "ci_high"],
+                        rows.at["utterance", "ci_low"] <= true_rows <= rows.at["utterance", "ci_high"]])
+    coverage = np.mean(covered, axis=0)
+    assert 0.91 <= coverage[0] <= 0.99 and 0.91 <= coverage[1] <= 0.99
+
+
 # --- the commands ---------------------------------------------------------------------------------
 
 @pytest.fixture()
