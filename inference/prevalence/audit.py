@@ -132,6 +132,25 @@ def _units(corpus: Corpus, unit: str, call_col: str | None, by: list[str]) -> pd
     return first.reset_index()
 
 
+def score_bins(score: np.ndarray, is_flagged: np.ndarray, bins: int) -> np.ndarray:
+    """Stratum code of each unit: 0 for the flagged ones, 1..bins-1 for the others by quantile of
+    their highest probability (fewer codes where scores tie)."""
+    codes = np.zeros(len(score), dtype=int)
+    unflagged = ~np.asarray(is_flagged, dtype=bool)
+    if unflagged.any() and bins > 1:
+        scores = np.asarray(score)[unflagged]
+        edges = np.unique(np.quantile(scores, np.linspace(0, 1, bins)[1:-1]))
+        codes[unflagged] = 1 + np.searchsorted(edges, scores, side="right")
+    return codes
+
+
+def neyman_priority(sizes: np.ndarray, mean_scores: np.ndarray) -> np.ndarray:
+    """Neyman's allocation weights ``N_h * S_h``, ``S_h`` guessed from the stratum's mean probability
+    clipped to [0.05, 0.95] (so that no stratum is starved)."""
+    guess = np.clip(mean_scores, 0.05, 0.95)
+    return np.asarray(sizes) * np.sqrt(guess * (1 - guess))
+
+
 def _strata(units: pd.DataFrame, design: str, by: list[str], bins: int, rng) -> pd.Series:
     """Stratum name of each unit: the ``--by`` group, and for ``stratified`` a score bin (neutral,
     shuffled names, so that the file does not tell the labeller which stratum the model flagged)."""
@@ -141,12 +160,7 @@ def _strata(units: pd.DataFrame, design: str, by: list[str], bins: int, rng) -> 
              else pd.Series("all", index=units.index))
     if design == "simple":
         return group
-    codes = np.full(len(units), 0)
-    unflagged = ~units["_flagged"].to_numpy()
-    if unflagged.any() and bins > 1:
-        scores = units.loc[unflagged, "_score"].to_numpy()
-        edges = np.unique(np.quantile(scores, np.linspace(0, 1, bins)[1:-1]))
-        codes[unflagged] = 1 + np.searchsorted(edges, scores, side="right")
+    codes = score_bins(units["_score"].to_numpy(), units["_flagged"].to_numpy(), bins)
     names = [f"s{i + 1}" for i in rng.permutation(bins)]
     return group + "|" + pd.Series([names[c] for c in codes], index=units.index)
 
@@ -164,9 +178,9 @@ def draw_audit(corpus: Corpus, n: int, *, design: str = "simple", unit: str = "u
     units = _units(corpus, unit, call_col, list(by))
     units["stratum"] = _strata(units, design, list(by), bins, rng).to_numpy()
     table = units.groupby("stratum", sort=True).agg(size=("_unit", "size"), mean_score=("_score", "mean"))
-    guess = table["mean_score"].clip(0.05, 0.95)
-    priority = table["size"] * (np.sqrt(guess * (1 - guess)) if design == "stratified" else 1.0)
-    table["sample"] = allocate(n, priority.to_numpy(), table["size"].to_numpy())
+    priority = (neyman_priority(table["size"].to_numpy(), table["mean_score"].to_numpy()) if design == "stratified"
+                else table["size"].to_numpy())
+    table["sample"] = allocate(n, priority, table["size"].to_numpy())
     table["inclusion_prob"] = table["sample"] / table["size"]
     chosen = []
     for stratum, members in units.groupby("stratum", sort=True):

@@ -13,9 +13,12 @@ Each repetition of a scenario:
    texts repeat; the audit estimates are design-based (their only randomness is the audit draw),
    which repeated texts do not disturb, while the model-based intervals treat repeats as independent;
 3. measures ``acc`` and ``acc_joint`` with the shipped code (``measure_group``, utterances resampled)
-   and, for each audit size and design, draws an audit with ``draw_audit``, labels it with the truth
-   and measures it with ``measure_audit``: ``ppi`` (the shipped, shrunk power tuning), ``ppi++``
-   (the published tuning, for comparison) and ``classical`` (the audit alone).
+   and, for each audit size and design, draws an audit as ``audit-sample`` does (the same score
+   bins, Neyman guess and allocation: ``score_bins``, ``neyman_priority``, ``allocate``; arrays
+   instead of ``draw_audit``'s tables, for speed), labels it with the truth and estimates with
+   ``ppi_mean``: ``ppi`` (the shipped, shrunk power tuning), ``ppi++`` (the published tuning, for
+   comparison) and ``classical`` (the audit alone). tests/test_audit.py checks ``draw_audit`` and
+   ``measure_audit`` themselves.
 
 The truth is the corpus's own share of each label, the quantity all of them estimate.
 """
@@ -26,13 +29,11 @@ from concurrent.futures import ProcessPoolExecutor
 import numpy as np
 import pandas as pd
 
-from ..classifier import PROB_COLUMNS
-from ..labels import VIOLATIONS
 from ..reporting import markdown_table
-from .audit import Corpus, draw_audit, matched_from_draw
+from .audit import allocate, neyman_priority, score_bins
 from .estimators import LABELS
 from .measure import Scored, heldout_rates_all, measure_group
-from .ppi import measure_audit
+from .ppi import AuditSample, ppi_mean
 from .sim import rake
 
 # scenario: (held-out slice, corpus slice), each (field, value) or (field, "!value"); None: random halves
@@ -49,6 +50,7 @@ CORPUS_SIZE = 10_000
 AUDIT_SIZES = (100, 200, 400, 800)
 DESIGNS = ("simple", "stratified")
 MODEL_METHODS = ("acc", "acc_joint")
+BINS = 4  # audit-sample's default
 
 
 def _slice(meta: dict, spec) -> np.ndarray:
@@ -57,13 +59,13 @@ def _slice(meta: dict, spec) -> np.ndarray:
     return column != value[1:] if value.startswith("!") else column == value
 
 
-def _corpus_frame(probs: np.ndarray, thresholds) -> pd.DataFrame:
-    frame = pd.DataFrame(probs, columns=PROB_COLUMNS)
-    decisions = probs >= np.asarray(thresholds, dtype=np.float32)
-    frame["pred_labels"] = [[v for v, d in zip(VIOLATIONS, row, strict=True) if d] for row in decisions]
-    frame["_id"] = [f"corpus:{i}" for i in range(1, len(frame) + 1)]
-    frame["_score"], frame["_flagged"] = probs.max(axis=1), decisions.any(axis=1)
-    return frame
+def _strata(design: str, score: np.ndarray, is_flagged: np.ndarray, bins: int = BINS):
+    """(stratum code of each corpus row, stratum sizes, allocation priorities), as ``audit-sample``."""
+    if design == "simple":
+        return np.zeros(len(score), dtype=int), np.array([len(score)]), np.array([float(len(score))])
+    codes = np.unique(score_bins(score, is_flagged, bins), return_inverse=True)[1].ravel()
+    sizes = np.bincount(codes)
+    return codes, sizes, neyman_priority(sizes, np.bincount(codes, weights=score) / sizes)
 
 
 def shift_once(task) -> list[dict]:
@@ -93,19 +95,24 @@ def shift_once(task) -> list[dict]:
     for row in rows:
         if row["method"] in MODEL_METHODS:
             add("", 0, row["label"], row["method"], row["estimate"], row["ci_low"], row["ci_high"])
-    frame = _corpus_frame(probs[corpus_rows], thresholds)
-    corpus = Corpus(frame, np.ones(len(frame), dtype=bool), [])
+    scores = np.column_stack([probs[corpus_rows], probs[corpus_rows].max(axis=1)])
+    labels = np.column_stack([truth4, truth4.any(axis=1)])
+    flagged = (probs[corpus_rows] >= np.asarray(thresholds, dtype=np.float32)).any(axis=1)
+    corpus_means = scores.mean(axis=0)
     for design in designs:
+        codes, stratum_sizes, priority = _strata(design, scores[:, -1], flagged)
+        members = [np.flatnonzero(codes == h) for h in range(len(stratum_sizes))]
         for size in sizes:
-            sample, strata = draw_audit(corpus, size, design=design, seed=int(rng.integers(1 << 31)))
-            matched = matched_from_draw(corpus, sample, strata, truth4)
-            for tuning, method in (("shrunk", "ppi"), ("ppi++", "ppi++")):
-                _, _, details = measure_audit(frame, corpus.ok, matched, [], None, tuning)
-                for _, r in details.iterrows():
-                    add(design, size, r["label"], method, r["estimate"], r["ci_low"], r["ci_high"])
-                    if method == "ppi":
-                        add(design, size, r["label"], "classical", r["classical"], r["classical_low"],
-                            r["classical_high"])
+            taken = allocate(size, priority, stratum_sizes)
+            picked = np.concatenate([rng.choice(m, t, replace=False) for m, t in zip(members, taken, strict=True)])
+            weights = (stratum_sizes / taken)[codes[picked]]
+            for k, label in enumerate(LABELS):
+                sample = AuditSample(labels[picked, k], scores[picked, k], np.ones(len(picked), dtype=int),
+                                     codes[picked], weights, stratum_sizes, taken)
+                for tuning, method in (("shrunk", "ppi"), ("ppi++", "ppi++")):
+                    est = ppi_mean(sample, corpus_means[k], tuning=tuning)
+                    add(design, size, label, method, est.estimate, est.ci_low, est.ci_high)
+                add(design, size, label, "classical", est.classical, est.classical_low, est.classical_high)
     return results
 
 
