@@ -1,11 +1,15 @@
-"""``collectguard prevalence --scores SCORED... --model DIR --out REPORT_DIR [--labelled FILE]
-[--by COL ...] [--call-col call_id] [--bootstrap 1000] [--seed 13] [--min-group-size 30]``:
-how common is each violation in a scored corpus, corrected for the model's errors.
+"""``collectguard prevalence --scores SCORED... --out REPORT_DIR [--audit LABELLED...] [--model DIR]
+[--labelled FILE] [--by COL ...] [--call-col call_id] [--bootstrap 1000] [--seed 13] [--min-group-size 30]``:
+how common is each violation in a scored corpus.
 
-REPORT_DIR gets ``prevalence.csv`` (tidy: group, label, method, estimate, ci_low, ci_high, n, clipped,
-flag; the whole corpus is group ``all``), ``calls.csv`` (share of calls with each violation),
-``report.md`` and PNG plots. Error rates come from the model directory's held-out predictions, or
-from ``--labelled`` rows scored with the model. Methods and assumptions: docs/prevalence.md.
+With ``--audit`` (a sample of this corpus drawn by ``collectguard audit-sample`` and labelled by
+people) the headline is prediction-powered inference, valid whatever the model's errors on this
+corpus, with the audit-only (classical) estimate beside it. With ``--model``, the model-based
+corrections too, which assume the error rates measured on held-out rows (or ``--labelled``) hold
+on this corpus. REPORT_DIR gets ``prevalence.csv`` (tidy: group, label, method, estimate, ci_low,
+ci_high, n, clipped, flag; the whole corpus is group ``all``), ``calls.csv`` (share of calls with
+each violation), ``audit.csv`` (with an audit: lam, audited rows, gain), ``report.md`` and PNG plots.
+Methods and assumptions: docs/prevalence.md.
 """
 from __future__ import annotations
 
@@ -13,7 +17,8 @@ import argparse
 from collections.abc import Sequence
 from pathlib import Path
 
-from . import DEFAULT_CALL_COL, HEADLINE, estimate_prevalence
+from . import DEFAULT_CALL_COL, estimate_prevalence
+from .ppi import TUNING
 from .report import write_outputs
 
 
@@ -21,8 +26,12 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="collectguard prevalence", description=__doc__.split("\n\n")[1])
     parser.add_argument("--scores", required=True, nargs="+", type=Path,
                         help="scored .parquet/.csv/.jsonl file(s) written by collectguard score")
-    parser.add_argument("--model", required=True, type=Path, help="the model directory that scored them")
     parser.add_argument("--out", required=True, type=Path, help="report directory to write")
+    parser.add_argument("--audit", nargs="+", type=Path, default=[], metavar="LABELLED",
+                        help="labelled audit sample(s) of these scored files (collectguard audit-sample)")
+    parser.add_argument("--model", type=Path,
+                        help="the model directory that scored them, for the model-based corrections "
+                             "(required without --audit)")
     parser.add_argument("--labelled", type=Path,
                         help="labelled .jsonl/.csv rows to measure error rates on (default: the model's held-out rows)")
     parser.add_argument("--by", action="append", default=[], metavar="COL",
@@ -32,18 +41,25 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--seed", type=int, default=13, help="seed of the resampling (default 13)")
     parser.add_argument("--min-group-size", type=int, default=30,
                         help="groups with fewer scored utterances are kept and flagged too_small (default 30)")
+    parser.add_argument("--tuning", choices=TUNING, default="shrunk",
+                        help="PPI power tuning: shrunk toward plain PPI with few labelled positives (default), "
+                             "ppi++ as published, or plain (lam = 1)")
     args = parser.parse_args(argv)
     if args.bootstrap < 1:
         parser.error("--bootstrap must be at least 1")
+    if args.model is None and not args.audit:
+        parser.error("give --audit (a labelled sample of this corpus), --model, or both")
+    if args.labelled is not None and args.model is None:
+        parser.error("--labelled measures the model's error rates: it needs --model")
     return args
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
-    result = estimate_prevalence(args.scores, args.model, labelled=args.labelled, by=args.by,
+    result = estimate_prevalence(args.scores, args.model, audit=args.audit, labelled=args.labelled, by=args.by,
                                  call_col=args.call_col, n_bootstrap=args.bootstrap, seed=args.seed,
-                                 min_group_size=args.min_group_size)
-    write_outputs(args.out, result.utterances, result.calls, result.context)
-    print(f"wrote {args.out}: {HEADLINE} " + ", ".join(
+                                 min_group_size=args.min_group_size, tuning=args.tuning)
+    write_outputs(args.out, result)
+    print(f"wrote {args.out}: {result.headline_method} " + ", ".join(
         f"{label} {r.estimate:.3f} [{r.ci_low:.3f}, {r.ci_high:.3f}]" for label, r in result.headline().iterrows()))
     return 0

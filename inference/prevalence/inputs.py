@@ -57,7 +57,7 @@ def ok_rows(frame: pd.DataFrame, path) -> np.ndarray:
     return ok
 
 
-def _label_list(value) -> list[str]:
+def label_list(value) -> list[str]:
     if isinstance(value, str):
         return labels_from_text(value)
     return [] if value is None or (np.isscalar(value) and pd.isna(value)) else list(value)
@@ -68,7 +68,7 @@ def check_decisions(frame: pd.DataFrame, ok: np.ndarray, thresholds, path, model
     if "pred_labels" not in frame:
         return
     probs = frame.loc[ok, PROB_COLUMNS].to_numpy(dtype=float)
-    stated = np.array([to_multi_hot(_label_list(v)) for v in frame.loc[ok, "pred_labels"]], dtype=bool)
+    stated = np.array([to_multi_hot(label_list(v)) for v in frame.loc[ok, "pred_labels"]], dtype=bool)
     ours = probs >= np.asarray(thresholds, dtype=np.float32)
     clear = np.abs(probs - np.asarray(thresholds)) > _TOLERANCE
     wrong = ((stated.reshape(ours.shape) != ours) & clear).any(axis=1)
@@ -79,9 +79,16 @@ def check_decisions(frame: pd.DataFrame, ok: np.ndarray, thresholds, path, model
 
 def load_scored(paths, thresholds, model_dir, by: list[str], call_col: str | None,
                 call_col_required: bool) -> tuple[pd.DataFrame, np.ndarray, str | None]:
-    """All scored files concatenated, the ok-row mask and the call column to use (None: no call level)."""
-    frames, oks = [], []
-    for path in paths:
+    """All scored files concatenated, the ok-row mask and the call column to use (None: no call level).
+
+    Each row gets ``_source`` (its file) and ``_id``, ``<file name>:<row number>`` (1-based), the id of
+    audit samples. ``thresholds`` None: ``pred_labels`` is not checked."""
+    frames, oks, names = [], [], {}
+    for path in map(Path, paths):
+        if path.name in names:
+            raise ScoredFileError(f"{path}: a second scored file named {path.name} (the other is {names[path.name]}); "
+                                  "rows are identified as <file name>:<row>, so rename one")
+        names[path.name] = path
         frame = read_scored(path)
         for column in by:
             if column not in frame:
@@ -90,8 +97,9 @@ def load_scored(paths, thresholds, model_dir, by: list[str], call_col: str | Non
         if call_col_required and call_col not in frame:
             raise ScoredFileError(f"{path}: no call id column {call_col!r} (--call-col)")
         ok = ok_rows(frame, path)
-        check_decisions(frame, ok, thresholds, path, model_dir)
-        frames.append(frame.assign(_source=str(path)))
+        if thresholds is not None:
+            check_decisions(frame, ok, thresholds, path, model_dir)
+        frames.append(frame.assign(_source=str(path), _id=[f"{path.name}:{i}" for i in range(1, len(frame) + 1)]))
         oks.append(ok)
     has_calls = [call_col in f for f in frames]
     if any(has_calls) and not all(has_calls):

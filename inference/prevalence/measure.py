@@ -201,7 +201,16 @@ def measure_group(name: str, corpus: Scored, calls: np.ndarray | None, rates: He
 def group_name(by: list[str], key) -> str:
     """``agency=X`` or ``agency=X|month=2026-08``."""
     key = key if isinstance(key, tuple) else (key,)
-    return "|".join(f"{col}={'(missing)' if pd.isna(v) else v}" for col, v in zip(by, key))
+    return "|".join(f"{col}={'(missing)' if pd.isna(v) else v}" for col, v in zip(by, key, strict=True))
+
+
+def groups(frame: pd.DataFrame, by: list[str]) -> list[tuple[str, pd.Index]]:
+    """``[(name, row index)]``: the whole corpus (``all``), then each ``by`` group sorted."""
+    result = [(ALL, frame.index)]
+    if by:
+        grouped = frame.groupby(by if len(by) > 1 else by[0], sort=True, dropna=False).groups
+        result += [(group_name(by, key), index) for key, index in grouped.items()]
+    return result
 
 
 def measure(frame: pd.DataFrame, ok: np.ndarray, thresholds, rates: HeldoutRates, by: list[str],
@@ -213,12 +222,8 @@ def measure(frame: pd.DataFrame, ok: np.ndarray, thresholds, rates: HeldoutRates
     marks the rows to measure. A group whose rows are all not ok gets rows with n=0 and flag ``empty``.
     """
     frame = frame.assign(_ok=np.asarray(ok, dtype=bool))
-    groups = [(ALL, frame.index)]
-    if by:
-        grouped = frame.groupby(by if len(by) > 1 else by[0], sort=True, dropna=False).groups
-        groups += [(group_name(by, key), index) for key, index in grouped.items()]
     utterance_rows, call_rows = [], []
-    for number, (name, index) in enumerate(groups):
+    for number, (name, index) in enumerate(groups(frame, by)):
         part = frame.loc[index]
         part = part[part["_ok"]]
         calls = None

@@ -1,5 +1,10 @@
-"""``collectguard prevalence-sim --model DIR --data FILE... [--reps 200] [--bootstrap 200] [--out DIR]``:
+"""``collectguard prevalence-sim --model DIR --data FILE... [--reps 200] [--bootstrap 200] [--out DIR]
+[--shift [--scenarios NAME...] [--audit-sizes 100 200 400 800]]``:
 does prevalence measurement recover a known prevalence, and do its intervals cover it?
+
+With ``--shift``, the scenarios of ``shift_sim`` instead: error rates measured on one slice of the
+labelled rows (style, script), corpus drawn from another, and audit samples of 100-800 rows:
+coverage and width of PPI, the audit alone and the model-based corrections.
 
 Each repetition splits the labelled rows at random into two disjoint halves: one gives the error
 rates (as a model directory's held-out predictions would), the other is the pool corpora are drawn
@@ -27,10 +32,11 @@ import numpy as np
 import pandas as pd
 
 from ..classifier import Classifier
+from ..labels import to_multi_hot
+from ..records import load_labelled
 from ..reporting import markdown_table
 from ..textio import sha256_of
 from .estimators import CALL_HEADLINE, HEADLINE, LABELS
-from .inputs import heldout_arrays
 from .measure import Scored, heldout_rates_all, measure_group
 
 SCENARIOS = {"1%": (0.01,) * 4, "5%": (0.05,) * 4, "20%": (0.20,) * 4,
@@ -121,7 +127,8 @@ def simulate_once(rng, truth, probs, thresholds, targets, n_boot: int) -> list[d
     corpus = Scored.from_probs(probs[pool][rows], thresholds)
     utterance, call = measure_group("sim", corpus, calls, rates, n_boot, rng, min_size=0)
     results = []
-    for level, table, (truth_population, truth_corpus) in zip(("utterance", "call"), (utterance, call), values):
+    for level, table, (truth_population, truth_corpus) in zip(("utterance", "call"), (utterance, call), values,
+                                                              strict=True):
         for row in table:
             k = LABELS.index(row["label"])
             results.append(dict(level=level, label=row["label"], method=row["method"], estimate=row["estimate"],
@@ -197,6 +204,8 @@ def per_label(summary: pd.DataFrame, column: str) -> pd.DataFrame:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    from .shift_sim import AUDIT_SIZES, DEFAULT_SHIFT, SHIFT_SCENARIOS
+
     parser = argparse.ArgumentParser(prog="collectguard prevalence-sim", description=__doc__.split("\n\n")[0])
     parser.add_argument("--model", required=True, type=Path, help="model directory written by collectguard train")
     parser.add_argument("--data", required=True, nargs="+", type=Path,
@@ -207,18 +216,48 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=13)
     parser.add_argument("--workers", type=int, default=2, help="processes (default 2)")
     parser.add_argument("--out", type=Path, default=Path("reports/prevalence_sim"), help="directory to write")
+    parser.add_argument("--shift", action="store_true",
+                        help="shift scenarios with audit samples (PPI, classical, acc) instead of the prior-shift ones")
+    parser.add_argument("--scenarios", nargs="+", choices=list(SHIFT_SCENARIOS), default=list(DEFAULT_SHIFT),
+                        help=f"shift scenarios (default {' '.join(DEFAULT_SHIFT)})")
+    parser.add_argument("--audit-sizes", nargs="+", type=int, default=list(AUDIT_SIZES),
+                        help="audit sizes (default 100 200 400 800)")
     args = parser.parse_args(argv)
     if min(args.reps, args.bootstrap) < 1:
         parser.error("--reps and --bootstrap must be at least 1")
     classifier = Classifier.from_pretrained(args.model)
-    parts = [heldout_arrays(args.model, path, classifier) for path in args.data]
-    truth, probs = np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts])
+    rows = load_labelled(*args.data)
+    truth = np.array([to_multi_hot(r.labels) for r in rows], dtype=int).reshape(-1, len(LABELS) - 1)
+    probs = classifier.predict_proba([r.text for r in rows])
+    if args.shift:
+        return shift_main(args, rows, truth, probs, classifier.thresholds)
     results = simulate(truth, probs, classifier.thresholds, SCENARIOS, args.reps, args.bootstrap, args.seed,
                        args.workers)
     table = write_outputs(args.out, results, args, len(truth))
     print(table.to_string(index=False, float_format=lambda v: f"{v:.4f}"))
     print(sizes(results).to_string(float_format=lambda v: f"{v:.1f}"))
     print(f"wrote {args.out}: {len(results)} estimates from {args.reps} repetitions x {len(SCENARIOS)} scenarios")
+    return 0
+
+
+def shift_main(args: argparse.Namespace, rows, truth: np.ndarray, probs: np.ndarray, thresholds) -> int:
+    """``--shift``: run, write ``shift_results.csv``, ``shift_summary.csv`` and ``shift_table.md``."""
+    from .shift_sim import CORPUS_SIZE, TARGETS, shift_overview, shift_tables, simulate_shift, summarize_shift
+
+    meta = {"style": [r.style for r in rows], "script": [r.script for r in rows]}
+    results = simulate_shift(truth, probs, meta, thresholds, args.scenarios, args.reps, args.bootstrap, args.seed,
+                             args.workers, args.audit_sizes)
+    summary = summarize_shift(results)
+    args.out.mkdir(parents=True, exist_ok=True)
+    results.to_csv(args.out / "shift_results.csv", index=False)
+    summary.to_csv(args.out / "shift_summary.csv", index=False)
+    data = ", ".join(f"{path} (sha256 {sha256_of(path)[:12]})" for path in args.data)
+    header = (f"Model {args.model}; data {data}: {len(truth)} labelled rows. Corpus of {CORPUS_SIZE} utterances at "
+              f"{', '.join(f'{v:.0%}' for v in TARGETS)} (threat, insult, deception, privacy); {args.reps} "
+              f"repetitions per scenario, {args.bootstrap} bootstrap replicates, seed {args.seed}.")
+    (args.out / "shift_table.md").write_text(shift_tables(summary, header), encoding="utf-8")
+    print(shift_overview(summary).to_string(index=False, float_format=lambda v: f"{v:.3f}"))
+    print(f"wrote {args.out}: {len(results)} estimates from {args.reps} repetitions x {len(args.scenarios)} scenarios")
     return 0
 
 
