@@ -8,6 +8,7 @@ Data paths are used as written: relative to the directory the command runs in.
 from __future__ import annotations
 
 import dataclasses
+import glob
 import typing
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,16 +24,20 @@ class ConfigError(ValueError):
 
 
 def option(default, help: str, **checks):
-    """A config field with its help text and range checks (``min``/``above``: inclusive/exclusive)."""
-    kind = "default_factory" if isinstance(default, type) else "default"
+    """A config field with its help text and range checks (``min``/``above``: inclusive/exclusive); a class
+    or a function as ``default`` makes each config's default afresh."""
+    kind = "default_factory" if callable(default) else "default"
     return field(**{kind: default}, metadata={"help": help, **checks})
 
 
 @dataclass
 class DataConfig:
-    train: str = option("data/splits/train.jsonl", "labelled rows to train on (.jsonl or .csv)")
-    dev: str = option("data/splits/dev.jsonl", "labelled rows for early stopping and threshold tuning")
+    train: list[str] = option(lambda: ["data/splits/train.jsonl"], "labelled rows to train on: a file or a list of "
+                              "files and globs (.jsonl, .csv, .parquet)")
+    dev: list[str] = option(lambda: ["data/splits/dev.jsonl"], "labelled rows for early stopping and threshold "
+                            "tuning: a file or a list of files and globs")
     test: str = option("data/splits/test.jsonl", "labelled rows measured into metrics.json and the model card")
+    cache_dir: str = option("", "cache of the Hugging Face datasets loader and tokenisation ('' = HF_DATASETS_CACHE)")
 
 
 @dataclass
@@ -87,6 +92,7 @@ class BaselineConfig:
 @dataclass
 class Config:
     name: str = option("unnamed", "the model's name in its card")
+    parent: str = option("", "the model directory this one is retrained from (recorded in the model card); '' for none")
     data: DataConfig = option(DataConfig, "labelled data")
     model: ModelConfig = option(ModelConfig, "model kind and shape")
     normalization: NormalizationConfig = option(NormalizationConfig, "text normalisation (stored in the model)")
@@ -110,6 +116,8 @@ def _fields(cls, prefix: str = ""):
 def _type_name(kind) -> str:
     if typing.get_origin(kind) is Literal:
         return "|".join(repr(v) if v == "" else str(v) for v in typing.get_args(kind))
+    if kind == list[str]:
+        return "file or list of files/globs"
     return kind.__name__
 
 
@@ -143,6 +151,11 @@ def _coerce(kind, value, key: str, checks):
     if typing.get_origin(kind) is Literal:
         if value not in typing.get_args(kind):
             raise ConfigError(f"{key}: {value!r} is not one of {_type_name(kind)}")
+        return value
+    if kind == list[str]:  # a single path or a list of paths and globs
+        value = [value] if isinstance(value, str) else value
+        if not isinstance(value, list) or not value or not all(isinstance(v, str) and v for v in value):
+            raise ConfigError(f"{key}: expected a path or a non-empty list of paths, got {value!r}")
         return value
     if kind is float and isinstance(value, int) and not isinstance(value, bool):
         value = float(value)
@@ -207,5 +220,24 @@ def _check(config: Config) -> None:
     if config.model.tiny.hidden_size % config.model.tiny.num_attention_heads:
         raise ConfigError("model.tiny.hidden_size: must be a multiple of model.tiny.num_attention_heads")
     for name in ("train", "dev", "test"):
-        if not Path(getattr(config.data, name)).is_file():
-            raise ConfigError(f"data.{name}: no such file {getattr(config.data, name)}")
+        data_files(getattr(config.data, name), f"data.{name}")
+    if config.parent and not Path(config.parent).is_dir():
+        raise ConfigError(f"parent: no such model directory {config.parent}")
+
+
+def data_files(spec: str | list[str], key: str) -> list[Path]:
+    """The files of a data key: each entry a path or a glob (``data/new/*.jsonl``, ``**`` recurses),
+    expanded in sorted order. A glob that matches nothing, a missing file or a file listed twice is
+    a :class:`ConfigError` naming the key."""
+    files: list[Path] = []
+    for entry in [spec] if isinstance(spec, str) else spec:
+        matches = sorted(glob.glob(entry, recursive=True)) if glob.has_magic(entry) else [entry]
+        if not matches:
+            raise ConfigError(f"{key}: no file matches {entry!r}")
+        for match in matches:
+            if not Path(match).is_file():
+                raise ConfigError(f"{key}: no such file {match}")
+            if Path(match).resolve() in {f.resolve() for f in files}:
+                raise ConfigError(f"{key}: {match} is listed twice")
+            files.append(Path(match))
+    return files

@@ -7,16 +7,17 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.multiclass import OneVsRestClassifier
 
 from collectguard.inference.baseline import TfidfScorer
-from collectguard.inference.labels import to_multi_hot
 from collectguard.inference.normalize import normalize
 
 from .config import Config
+from .data import label_matrix
 
 
-def fit_baseline(config: Config, train_rows) -> TfidfScorer:
+def fit_baseline(config: Config, train) -> TfidfScorer:
+    """Fit on ``train``: a ``datasets.Dataset`` (or any mapping) with ``text`` and ``labels`` columns."""
     settings = config.baseline
-    texts = [normalize(r.text, config.normalization) for r in train_rows]
-    labels = np.array([to_multi_hot(r.labels) for r in train_rows])
+    texts = [normalize(text, config.normalization) for text in train["text"]]
+    labels = label_matrix(train["labels"])
     vectorizer = TfidfVectorizer(analyzer="char", ngram_range=(settings.ngram_min, settings.ngram_max),
                                  min_df=settings.min_df, max_features=settings.max_features,
                                  sublinear_tf=settings.sublinear_tf, lowercase=True)

@@ -5,7 +5,6 @@ import logging
 import re
 from pathlib import Path
 
-import numpy as np
 from scipy.special import expit  # overflow-safe sigmoid
 
 from collectguard.inference.labels import to_multi_hot
@@ -14,6 +13,7 @@ from collectguard.inference.transformer import TransformerScorer
 
 from .base_model import load_base_model
 from .config import Config
+from .data import label_matrix
 from .metrics import multilabel_metrics
 
 logger = logging.getLogger(__name__)
@@ -40,21 +40,21 @@ def resolve_precision(requested: str) -> str:
     return "bf16" if cpu_supports_bf16() else "fp32"
 
 
-class EncodedRows:
-    """A torch-style dataset of tokenised rows (dicts of lists), padded later by the collator."""
+def encode(dataset, tokenizer, normalization, max_length: int):
+    """``dataset`` tokenised once, with a cached ``Dataset.map``: ``input_ids`` and ``attention_mask`` of the
+    text's first window (``[CLS]``, at most ``max_length - 2`` tokens, ``[SEP]``: the window the classifier
+    scores first), multi-hot float ``labels`` and ``truncated`` (the text is longer than one window)."""
+    body = max_length - 2
 
-    def __init__(self, tokenizer, texts, labels, max_length: int):
-        encoded = tokenizer(list(texts), truncation=True, max_length=max_length)
-        self.items = [{"input_ids": ids, "attention_mask": mask, "labels": [float(x) for x in label]}
-                      for ids, mask, label in zip(encoded["input_ids"], encoded["attention_mask"], labels)]
-        full = tokenizer(list(texts))["input_ids"]
-        self.truncated = sum(len(ids) > max_length for ids in full)
+    def tokenise(batch):
+        texts = [normalize(text, normalization) for text in batch["text"]]
+        ids = tokenizer(texts, add_special_tokens=False)["input_ids"]
+        windows = [[tokenizer.cls_token_id, *row[:body], tokenizer.sep_token_id] for row in ids]
+        return {"input_ids": windows, "attention_mask": [[1] * len(w) for w in windows],
+                "labels": [[float(x) for x in to_multi_hot(labels)] for labels in batch["labels"]],
+                "truncated": [len(row) > body for row in ids]}
 
-    def __len__(self):
-        return len(self.items)
-
-    def __getitem__(self, index):
-        return self.items[index]
+    return dataset.map(tokenise, batched=True, remove_columns=dataset.column_names, desc="tokenising")
 
 
 def _trainer_class(pos_weight):
@@ -108,8 +108,9 @@ def _compute_metrics(eval_prediction):
     return {"macro_f1": metrics["macro_f1"], "any_f1": metrics["any_violation"]["f1"]}
 
 
-def fit_transformer(config: Config, train_rows, dev_rows, workdir: Path, quiet: bool = False):
-    """Train and keep the best checkpoint by dev macro-F1 (checkpoints in ``workdir``).
+def fit_transformer(config: Config, train, dev, workdir: Path, quiet: bool = False):
+    """Train on the ``train`` dataset and keep the best checkpoint by macro-F1 on ``dev`` (checkpoints in
+    ``workdir``).
 
     Returns the trained ``TransformerScorer`` (in memory) and facts for the model card: precision,
     steps, truncated rows, loss history.
@@ -120,13 +121,10 @@ def fit_transformer(config: Config, train_rows, dev_rows, workdir: Path, quiet: 
     settings = config.training
     set_seed(settings.seed)
     tokenizer, model = load_base_model(config.model, workdir)
-    prepare = lambda rows: [normalize(r.text, config.normalization) for r in rows]  # noqa: E731
-    train_labels = np.array([to_multi_hot(r.labels) for r in train_rows], dtype=float)
-    train_set = EncodedRows(tokenizer, prepare(train_rows), train_labels, config.model.max_length)
-    dev_set = EncodedRows(tokenizer, prepare(dev_rows), [to_multi_hot(r.labels) for r in dev_rows],
-                          config.model.max_length)
+    train_set, dev_set = (encode(d, tokenizer, config.normalization, config.model.max_length) for d in (train, dev))
     pos_weight = None
     if settings.pos_weight:
+        train_labels = label_matrix(train["labels"])
         positives = train_labels.sum(axis=0).clip(min=1)
         pos_weight = torch.tensor((len(train_labels) - positives) / positives, dtype=torch.float32)
     precision = resolve_precision(settings.precision)
@@ -160,5 +158,5 @@ def fit_transformer(config: Config, train_rows, dev_rows, workdir: Path, quiet: 
     losses = [h["loss"] for h in trainer.state.log_history if "loss" in h]
     return scorer, {"precision": precision, "steps": trainer.state.global_step,
                     "train_runtime_s": result.metrics["train_runtime"], "train_rows": len(train_set),
-                    "truncated_train_rows": train_set.truncated, "best_dev_macro_f1_at_0.5": trainer.state.best_metric,
+                    "truncated_train_rows": int(sum(train_set["truncated"])), "best_dev_macro_f1_at_0.5": trainer.state.best_metric,
                     "train_loss_by_epoch": losses}

@@ -22,7 +22,21 @@ def _metric_rows(metrics: dict) -> list[str]:
     return rows
 
 
-def model_card(config: dict, metrics: dict, thresholds: dict, data_hashes: dict, facts: dict) -> str:
+def _lineage(parent: dict | None, data_files: dict) -> list[str]:
+    if not parent:
+        return ["", "## Lineage", "Trained from scratch on the data below (no parent model)."]
+    ours = {f["sha256"]: f["path"] for files in data_files.values() for f in files}
+    added = [path for digest, path in ours.items() if digest not in set(parent["data_sha256"])]
+    return ["", "## Lineage",
+            f"Retrained from `{parent['path']}` ({parent['name'] or 'unnamed'}, code version "
+            f"{parent['code_version'] or 'unknown'}, fingerprint `{parent['fingerprint'][:16]}`).",
+            "Data files that the parent was not trained or measured on: "
+            + (", ".join(f"`{path}`" for path in added) if added else "none (same files; see their hashes)") + "."]
+
+
+def model_card(config: dict, metrics: dict, thresholds: dict, data_files: dict, facts: dict) -> str:
+    """The card; ``data_files`` is ``{split: [{"path", "sha256", "rows"}, ...]}`` and ``facts["parent"]``
+    what ``train.parent_facts`` found of the parent model (or None)."""
     base = config["model"]["base_model"] if config["model"]["kind"] == "transformer" else "none"
     warning = ""
     if config["model"]["kind"] == "transformer" and base == "tiny":
@@ -47,8 +61,10 @@ def model_card(config: dict, metrics: dict, thresholds: dict, data_hashes: dict,
         f"code version {facts['code_version']}",
         "", "## Normalisation", f"Settings: `{config['normalization']}`.", NORMALISATION_WHY,
         "", "## Data", "Trained on the collectguard dataset (authored for this project, not real calls; see "
-        "`data/README.md`). Files and SHA-256:",
-        *[f"- `{path}`: `{digest}` ({facts['rows'][split]} rows)" for split, (path, digest) in data_hashes.items()],
+        "`data/README.md`) and any rows added to it. Files, SHA-256 and rows:",
+        *[f"- {split}: `{f['path']}`: `{f['sha256']}` ({f['rows']} rows)"
+          for split, files in data_files.items() for f in files],
+        *_lineage(facts.get("parent"), data_files),
         "", "## Thresholds (tuned for F1 on dev)",
         "| label | threshold |", "|---|---|", *[f"| {k} | {v:.3f} |" for k, v in thresholds.items()],
         "", f"## Test-split metrics (n = {test['n']})", *_metric_rows(test),

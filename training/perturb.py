@@ -11,14 +11,11 @@ Nothing is loaded at import time; OpenCC converters are created on first use.
 """
 from __future__ import annotations
 
-import dataclasses
 import random
 import re
 import unicodedata
 from collections.abc import Callable, Iterable, Sequence
 from functools import lru_cache
-
-from collectguard.inference.records import LabelledRow
 
 # --- script_swap -------------------------------------------------------------------------------
 
@@ -211,19 +208,24 @@ def perturb(texts: Sequence[str], name: str, seed: int) -> list[str]:
     return [PERTURBATIONS[name](text, random.Random(f"{seed}:{i}")) for i, text in enumerate(texts)]
 
 
-def augment_rows(rows: Sequence[LabelledRow], seed: int) -> list[LabelledRow]:
-    """The original (train) rows followed by, for each row, one copy changed by a perturbation drawn
-    at random from ``AUGMENTATIONS``; the copy keeps the labels and gets the id ``<id>~aug-<name>``.
-    A copy identical to its original is skipped. Never use it on dev or test rows."""
-    copies = []
-    for row in rows:
-        rng = random.Random(f"{seed}:{row.id}")  # per row: one row's copy does not depend on the others
-        name = rng.choice(AUGMENTATIONS)
-        text = PERTURBATIONS[name](row.text, rng)
-        if text == row.text:
-            continue
-        script = row.script
-        if name == "script_swap":
-            script = "traditional" if is_traditional(text) else "simplified"
-        copies.append(dataclasses.replace(row, id=f"{row.id}~aug-{name}", text=text, script=script))
-    return [*rows, *copies]
+def augmented_copy(row: dict, seed: int) -> dict:
+    """A copy of a labelled row (a dict with ``id``, ``text``, ``script``...) changed by a perturbation drawn
+    at random from ``AUGMENTATIONS``; it keeps the labels and every other field and gets the id
+    ``<id>~aug-<name>``. The text may come back unchanged (nothing for the perturbation to change)."""
+    rng = random.Random(f"{seed}:{row['id']}")  # per row: one row's copy does not depend on the others
+    name = rng.choice(AUGMENTATIONS)
+    text = PERTURBATIONS[name](row["text"], rng)
+    script = row["script"]
+    if name == "script_swap":
+        script = "traditional" if is_traditional(text) else "simplified"
+    return {**row, "id": f"{row['id']}~aug-{name}", "text": text, "script": script}
+
+
+def augment_dataset(dataset, seed: int):
+    """The (train) rows of a ``datasets.Dataset`` followed by one :func:`augmented_copy` of each row; a
+    copy identical to its original is left out. Never use it on dev or test rows."""
+    from datasets import concatenate_datasets
+
+    copies = dataset.map(augmented_copy, fn_kwargs={"seed": seed}, desc="augmenting")
+    changed = [i for i, (old, new) in enumerate(zip(dataset["text"], copies["text"])) if old != new]
+    return concatenate_datasets([dataset, copies.select(changed)])
