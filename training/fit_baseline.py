@@ -7,6 +7,9 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.multiclass import OneVsRestClassifier
 
 from collectguard.inference.baseline import TfidfScorer
+from collectguard.inference.classifier import Classifier
+from collectguard.inference.labels import VIOLATIONS
+from collectguard.inference.modeldir import TFIDF_LOGREG, ModelMetadata
 from collectguard.inference.normalize import normalize
 
 from .config import Config
@@ -28,3 +31,11 @@ def fit_baseline(config: Config, train) -> TfidfScorer:
     coef = np.vstack([estimator.coef_ for estimator in model.estimators_])
     intercept = np.concatenate([estimator.intercept_ for estimator in model.estimators_])
     return TfidfScorer(vectorizer, coef, intercept)
+
+
+def baseline_classifier(config: Config, texts: list[str], labels: list) -> Classifier:
+    """The baseline fitted on ``texts``/``labels`` as an in-memory :class:`Classifier` (thresholds 0.5),
+    for simulations and cross-validation."""
+    scorer = fit_baseline(config, {"text": texts, "labels": labels})
+    return Classifier(scorer, dict.fromkeys(VIOLATIONS, 0.5),
+                      ModelMetadata(kind=TFIDF_LOGREG, normalization=config.normalization))

@@ -20,13 +20,13 @@ import pandas as pd
 
 from collectguard.inference.classifier import PROB_COLUMNS, Classifier
 from collectguard.inference.labels import VIOLATIONS
-from collectguard.inference.modeldir import TFIDF_LOGREG, ModelMetadata
+from collectguard.inference.modeldir import TFIDF_LOGREG
 from collectguard.inference.records import load_labelled
 from collectguard.inference.reporting import markdown_table
 
 from .config import load_config
 from .data import label_matrix
-from .fit_baseline import fit_baseline
+from .fit_baseline import baseline_classifier
 from .metrics import multilabel_metrics, tune_thresholds
 from .paths import CONFIGS_DIR, SPLITS_DIR
 from .select import STRATEGIES, select_rows
@@ -37,9 +37,7 @@ logger = logging.getLogger(__name__)
 def train_and_measure(config, texts, labels, dev, test) -> tuple[Classifier, dict]:
     """The baseline trained on ``texts``/``labels``, thresholds tuned on ``dev``, and its test metrics
     (``dev`` and ``test`` are ``(texts, truth matrix)``)."""
-    scorer = fit_baseline(config, {"text": texts, "labels": labels})
-    classifier = Classifier(scorer, dict.fromkeys(VIOLATIONS, 0.5),
-                            ModelMetadata(kind=TFIDF_LOGREG, normalization=config.normalization))
+    classifier = baseline_classifier(config, texts, labels)
     thresholds = tune_thresholds(dev[1], classifier.predict_proba(dev[0]))
     classifier.thresholds = np.array([thresholds[v] for v in VIOLATIONS], dtype=np.float32)
     probs = classifier.predict_proba(test[0])
