@@ -28,7 +28,7 @@ from collectguard.inference.labels import VIOLATIONS, combination_key, labels_to
 from collectguard.inference.modeldir import TFIDF_LOGREG
 from collectguard.inference.tables import OUTPUT_FORMATS, table_format, write_table
 
-from .config import load_config
+from .config import ConfigError, load_config
 from .data import label_matrix, load_labelled_dataset
 from .fit_baseline import baseline_classifier
 from .metrics import tune_thresholds
@@ -60,13 +60,13 @@ def out_of_fold_probabilities(config, texts: list[str], labels: list[list[str]],
 def rank_label_issues(ids, texts, labels, probs: np.ndarray, sources=None) -> pd.DataFrame:
     """Every row, most suspect first: cleanlab's label quality and issue flag, the given and the
     suggested labels, the labels that differ, and the probabilities."""
-    from cleanlab.filter import find_label_issues
+    from cleanlab.multilabel_classification.filter import find_label_issues
     from cleanlab.multilabel_classification.rank import get_label_quality_scores
 
     truth = label_matrix(labels)
     indices = [list(np.flatnonzero(row)) for row in truth]
     quality = get_label_quality_scores(indices, probs)
-    flagged = find_label_issues(indices, probs, multi_label=True)
+    flagged = find_label_issues(indices, probs)
     thresholds = tune_thresholds(truth, probs)
     suggested = probs >= np.array([thresholds[v] for v in VIOLATIONS])
     frame = pd.DataFrame({"id": list(ids), "text": list(texts), "labels": [labels_to_text(x) for x in labels],
@@ -101,11 +101,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.error("--folds must be at least 2")
     config = load_config(args.config)
     if config.model.kind != TFIDF_LOGREG:
-        parser.error(f"--config {args.config}: out-of-fold probabilities come from the fast baseline (tfidf-logreg)")
+        raise ConfigError(f"--config {args.config}: out-of-fold probabilities come from the fast baseline "
+                          "(model.kind tfidf-logreg)")
     data = load_labelled_dataset(args.data, config.data.cache_dir or None)
     extra = load_labelled_dataset(args.extra_train, config.data.cache_dir or None) if args.extra_train else None
-    probs = out_of_fold_probabilities(config, data["text"], data["labels"], args.folds, args.seed,
-                                      (extra["text"], extra["labels"]) if extra is not None else ([], []))
+    probs = out_of_fold_probabilities(config, list(data["text"]), list(data["labels"]), args.folds, args.seed,
+                                      (list(extra["text"]), list(extra["labels"])) if extra is not None else ([], []))
     ranked = rank_label_issues(data["id"], data["text"], data["labels"], probs, data["source_file"])
     args.out.parent.mkdir(parents=True, exist_ok=True)
     write_table(ranked, args.out, kind)

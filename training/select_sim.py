@@ -24,7 +24,7 @@ from collectguard.inference.modeldir import TFIDF_LOGREG
 from collectguard.inference.records import load_labelled
 from collectguard.inference.reporting import markdown_table
 
-from .config import load_config
+from .config import ConfigError, load_config
 from .data import label_matrix
 from .fit_baseline import baseline_classifier
 from .metrics import multilabel_metrics, tune_thresholds
@@ -116,7 +116,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     config = load_config(args.config)
     if config.model.kind != TFIDF_LOGREG:
-        parser.error(f"--config {args.config}: the simulation trains the fast baseline (model.kind tfidf-logreg)")
+        raise ConfigError(f"--config {args.config}: the simulation trains the fast baseline (model.kind tfidf-logreg)")
     curves = simulate(config, load_labelled(*args.pool), load_labelled(*args.dev), load_labelled(*args.test),
                       args.strategies, args.seeds, args.start, args.batch)
     args.out.mkdir(parents=True, exist_ok=True)
