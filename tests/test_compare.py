@@ -28,6 +28,7 @@ def test_a_model_against_itself_passes_with_zero_differences(baseline_model, tmp
     assert main(["compare", "--candidate", str(baseline_model[0]), "--reference", str(baseline_model[0]),
                  "--data", *DATA, "--gate", "--bootstrap", "200", "--out", str(tmp_path / "report")]) == 0
     assert "**PASS**" in (tmp_path / "report" / "comparison.md").read_text()
+    assert (tmp_path / "report" / "comparison.png").stat().st_size > 1000
 
 
 def test_a_candidate_that_flags_nothing_fails_on_recall(baseline_model, tmp_path, capsys):

@@ -41,7 +41,8 @@ def test_data_keys_take_a_file_a_list_or_globs(tmp_path):
     write_formats(tmp_path / "data")
     one = load_config(CONFIGS / "baseline.yaml", MINI)
     assert one.data.train == [str(FIXTURES / "mini_train.jsonl")]
-    globbed = load_config(CONFIGS / "baseline.yaml", [*MINI, f"data.train=[{tmp_path}/data/*.csv, {tmp_path}/data/*.j*]"])
+    globs = f"data.train=[{tmp_path}/data/*.csv, {tmp_path}/data/*.j*]"
+    globbed = load_config(CONFIGS / "baseline.yaml", [*MINI, globs])
     assert globbed.data.train == [f"{tmp_path}/data/*.csv", f"{tmp_path}/data/*.j*"]
     with pytest.raises(ConfigError, match=r"data.dev: no file matches '.*\*.tsv'"):
         load_config(CONFIGS / "baseline.yaml", [*MINI, f"data.dev={tmp_path}/data/*.tsv"])
@@ -55,7 +56,8 @@ def test_a_bad_row_is_named_by_file_line_and_field_before_anything_loads(tmp_pat
     frame.loc[3, "labels"] = ["threat", "abuse"]
     frame.to_parquet(files[1])
     with files[2].open("a", encoding="utf-8") as handle:
-        handle.write('{"id": "x", "text": "还钱", "labels": [], "speaker": "robot", "style": "asr", "script": "simplified"}\n')
+        handle.write(json.dumps({"id": "x", "text": "还钱", "labels": [], "speaker": "robot", "style": "asr",
+                                 "script": "simplified"}) + "\n")
     with pytest.raises(LabelledDataError) as caught:
         load_labelled_dataset(files, str(tmp_path / "cache"))
     assert [str(e) for e in caught.value.errors] == [

@@ -116,7 +116,7 @@ def test_same_seed_same_output_and_a_text_with_targets_changes(name):
     texts = [THREAT, ASR_THREAT, INSULT, TRADITIONAL]
     first = P.perturb(texts, name, seed=7)
     assert first == P.perturb(texts, name, seed=7)
-    assert any(a != b for a, b in zip(first, texts))
+    assert any(a != b for a, b in zip(first, texts, strict=True))
     if name in ("asr_fillers", "homophones"):
         assert P.perturb(texts * 5, name, seed=7) != P.perturb(texts * 5, name, seed=8)
 

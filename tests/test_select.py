@@ -14,7 +14,8 @@ THRESHOLDS = [0.5, 0.5, 0.05, 0.5]  # deception's threshold is low
 
 def frame(probs, texts=None):
     out = pd.DataFrame(np.asarray(probs, dtype=float), columns=PROB_COLUMNS)
-    out.insert(0, "text", texts or [f"第{i}条完全不同的话{chr(0x4E00 + 37 * i)}{chr(0x5000 + 53 * i)}" for i in range(len(out))])
+    distinct = [f"第{i}条完全不同的话{chr(0x4E00 + 37 * i)}{chr(0x5000 + 53 * i)}" for i in range(len(out))]
+    out.insert(0, "text", texts or distinct)
     out.insert(0, "id", [f"r{i}" for i in range(len(out))])
     return out
 
@@ -29,7 +30,8 @@ def test_uncertainty_is_measured_in_log_odds_from_each_threshold():
     chosen = select_rows(frame(probs), THRESHOLDS, 3, "uncertainty")
     assert chosen["id"].tolist() == ["r3", "r2", "r1"]
     assert chosen["label"].tolist() == ["insult", "deception", "threat"]
-    assert chosen["reason"][1] == "closest to a threshold: prob_deception 0.070 vs threshold 0.050 (0.36 log-odds apart)"
+    assert chosen["reason"][1] == ("closest to a threshold: prob_deception 0.070 vs threshold 0.050 "
+                                   "(0.36 log-odds apart)")
     assert chosen["rank"].tolist() == [1, 2, 3]
 
 
@@ -49,7 +51,8 @@ def test_near_duplicates_of_labelled_rows_and_of_each_other_are_skipped():
              "你个废物欠钱不还还有脸挂电话"]
     probs = [[0.50, 0.1, 0.1, 0.1], [0.51, 0.1, 0.1, 0.1], [0.52, 0.1, 0.1, 0.1], [0.53, 0.1, 0.1, 0.1],
              [0.7, 0.1, 0.1, 0.1]]
-    chosen = select_rows(frame(probs, texts), [0.5] * 4, 5, "uncertainty", labelled_texts=["逾期會上報徵信，我們也可能依法起訴你"])
+    labelled = ["逾期會上報徵信，我們也可能依法起訴你"]
+    chosen = select_rows(frame(probs, texts), [0.5] * 4, 5, "uncertainty", labelled_texts=labelled)
     assert chosen["id"].tolist() == ["r0", "r4"]  # r1 repeats r0; r2, r3 repeat a labelled row (across scripts)
 
 

@@ -11,8 +11,8 @@ macro-F1 or a label's recall lower (the whole interval below 0), or a false-alar
 whole interval above 0). The intervals of the gated metrics are Bonferroni-corrected, each at level
 ``1 - (1 - LEVEL) / m`` for m gated metrics, so that a candidate exactly as good as the reference
 fails the gate with a chance of at most ``1 - LEVEL`` (5 %). The other metrics are shown at ``LEVEL``
-and never fail the gate. ``--out`` writes ``comparison.json`` and ``comparison.md`` for a CI job's
-artefacts.
+and never fail the gate. ``--out`` writes ``comparison.json``, ``comparison.md`` and ``comparison.png``
+for a CI job's artefacts.
 """
 from __future__ import annotations
 
@@ -30,7 +30,7 @@ from collectguard.inference.classifier import Classifier
 from collectguard.inference.labels import VIOLATIONS
 from collectguard.inference.modeldir import METRICS_FILE, model_fingerprint, read_json
 from collectguard.inference.records import load_labelled
-from collectguard.inference.reporting import markdown_table
+from collectguard.inference.reporting import markdown_table, new_figure
 from collectguard.inference.tables import read_columns
 
 from .data import label_matrix
@@ -135,6 +135,24 @@ def report_markdown(result: dict) -> str:
             f"{markdown_table(table)}\n\n{verdict}\n")
 
 
+def plot_differences(result: dict, path: Path) -> Path:
+    """The difference (candidate - reference) of each gated metric with its interval, red where the gate
+    fails; for a false-alarm rate a positive difference is the worse direction."""
+    checks = [c for c in result["checks"] if c["gated"]]
+    fig = new_figure(figsize=(7, 0.45 * len(checks) + 1.2), layout="constrained")
+    ax = fig.add_subplot()
+    for y, check in enumerate(reversed(checks)):
+        low, high = check["ci"]
+        color = "tab:red" if check["worse"] else "tab:blue"
+        ax.errorbar(check["difference"], y, xerr=[[check["difference"] - low], [high - check["difference"]]],
+                    fmt="o", color=color, capsize=3)
+    ax.axvline(0, color="grey", lw=0.8)
+    ax.set_yticks(range(len(checks)), [c["metric"].split(" (n=")[0][-40:] for c in reversed(checks)])
+    ax.set(xlabel="candidate - reference (paired bootstrap interval)", title="Release gate: red fails")
+    fig.savefig(path, dpi=110)
+    return path
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="collectguard compare", description=__doc__.split("\n\n")[0],
                                      epilog="\n\n".join(__doc__.split("\n\n")[1:]),
@@ -159,4 +177,5 @@ def main(argv: Sequence[str] | None = None) -> int:
         (args.out / "comparison.json").write_text(json.dumps(jsonable(result), ensure_ascii=False, indent=2) + "\n",
                                                   encoding="utf-8")
         (args.out / "comparison.md").write_text(text, encoding="utf-8")
+        plot_differences(result, args.out / "comparison.png")
     return 1 if args.gate and result["failed"] else 0

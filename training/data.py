@@ -77,7 +77,7 @@ def _aligned(parts: list, files: Sequence[str | Path]) -> list:
     features.update({name: Value("string") for name in TEXT_FIELDS + (SOURCE_FILE,) if name in features})
     features["labels"] = List(Value("string"))
     aligned = []
-    for part, path in zip(parts, files):
+    for part, path in zip(parts, files, strict=True):
         for name in features:
             if name not in part.column_names:
                 part = part.add_column(name, [None] * len(part), feature=features[name])

@@ -158,5 +158,6 @@ def fit_transformer(config: Config, train, dev, workdir: Path, quiet: bool = Fal
     losses = [h["loss"] for h in trainer.state.log_history if "loss" in h]
     return scorer, {"precision": precision, "steps": trainer.state.global_step,
                     "train_runtime_s": result.metrics["train_runtime"], "train_rows": len(train_set),
-                    "truncated_train_rows": int(sum(train_set["truncated"])), "best_dev_macro_f1_at_0.5": trainer.state.best_metric,
+                    "truncated_train_rows": int(sum(train_set["truncated"])),
+                    "best_dev_macro_f1_at_0.5": trainer.state.best_metric,
                     "train_loss_by_epoch": losses}

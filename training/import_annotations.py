@@ -71,5 +71,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     if checked.errors:
         print(f"\n{len(checked.errors)} error(s) in the imported rows:\n" + "\n".join(checked.errors), file=sys.stderr)
         return 1
-    print(f"validated: no duplicate ids or texts, no near-duplicates of {', '.join(map(str, args.against)) or 'other files'}")
+    against = ", ".join(map(str, args.against)) or "other files"
+    print(f"validated: no duplicate ids or texts, no near-duplicates of {against}")
     return 0

@@ -44,7 +44,7 @@ def model_card(config: dict, metrics: dict, thresholds: dict, data_files: dict, 
                    "and smoke runs. Do not use it to judge real calls.\n")
     test = metrics["test"]
     lines = [
-        "---", "library_name: transformers" if config["model"]["kind"] == "transformer" else "library_name: scikit-learn",
+        "---", f"library_name: {'transformers' if config['model']['kind'] == 'transformer' else 'scikit-learn'}",
         "language: zh", "pipeline_tag: text-classification", "tags: [collectguard, debt-collection, multi-label]",
         "---", f"# collectguard model: {config['name']}", warning,
         "Multi-label classifier of debt-collection utterances: "

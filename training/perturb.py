@@ -227,5 +227,5 @@ def augment_dataset(dataset, seed: int):
     from datasets import concatenate_datasets
 
     copies = dataset.map(augmented_copy, fn_kwargs={"seed": seed}, desc="augmenting")
-    changed = [i for i, (old, new) in enumerate(zip(dataset["text"], copies["text"])) if old != new]
+    changed = [i for i, (old, new) in enumerate(zip(dataset["text"], copies["text"], strict=True)) if old != new]
     return concatenate_datasets([dataset, copies.select(changed)])

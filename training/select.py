@@ -139,7 +139,8 @@ def _most_uncertain_per_cluster(texts: list[str], pool: list[int], uncertainty: 
 
     if len(pool) <= n:
         return pool, [""] * len(pool)
-    features = TfidfVectorizer(analyzer="char", ngram_range=(1, 3), sublinear_tf=True).fit_transform([texts[i] for i in pool])
+    vectorizer = TfidfVectorizer(analyzer="char", ngram_range=(1, 3), sublinear_tf=True)
+    features = vectorizer.fit_transform([texts[i] for i in pool])
     dimensions = min(100, features.shape[1] - 1, len(pool) - 1)
     if dimensions >= 2:
         features = normalize(TruncatedSVD(dimensions, random_state=seed).fit_transform(features))
@@ -171,8 +172,10 @@ def read_scores(paths: Sequence[str | Path], text_col: str, id_col: str) -> pd.D
         missing = [c for c in (text_col, *PROB_COLUMNS) if c not in frame.columns]
         if missing:
             raise SelectionError(f"--scores {path}: no column(s) {missing}; expected the output of collectguard score")
-        frame.insert(0, "id", frame[id_col].astype(str) if id_col in frame.columns
-                     else [f"{path.name}:{row}" for row in range(1, len(frame) + 1)])
+        ids = (frame[id_col].astype(str) if id_col in frame.columns
+               else [f"{path.name}:{row}" for row in range(1, len(frame) + 1)])
+        frame = frame.drop(columns="id", errors="ignore")
+        frame.insert(0, "id", ids)
         if "status" in frame.columns:
             frame = frame[frame["status"] == OK]
         frame = frame[frame[PROB_COLUMNS].notna().all(axis=1) & frame[text_col].notna()]

@@ -95,7 +95,8 @@ def summary(curves: pd.DataFrame) -> str:
                                   f"{g.xs(labelled, level='labelled').notna().sum()})")
                               for s, g in gains.items()}
         gain_table = pd.DataFrame.from_dict(rows, orient="index").rename_axis("labelled")
-        parts.append("### Gain over random (same seed, same start), mean and seeds won\n\n" + markdown_table(gain_table))
+        parts.append("### Gain over random (same seed, same start), mean and seeds won\n\n"
+                     + markdown_table(gain_table))
     return "\n\n".join(parts) + "\n"
 
 

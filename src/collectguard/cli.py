@@ -35,7 +35,8 @@ SUBCOMMANDS = {
                    "share of utterances and calls with each violation, error-corrected, with CIs"),
     "prevalence-sim": ("collectguard.inference.prevalence.sim",
                        "simulate corpora of known prevalence: bias and CI coverage of each method"),
-    "export": ("collectguard.inference.export", "export a model directory to ONNX (optionally int8) for fast CPU scoring"),
+    "export": ("collectguard.inference.export",
+               "export a model directory to ONNX (optionally int8) for fast CPU scoring"),
     "make-shaped-model": ("collectguard.training.make_shaped_model",
                           "build an UNTRAINED bert-base/rbt3-shaped model, for speed measurement only"),
 }
