@@ -93,6 +93,11 @@ def test_command_reads_scored_files_and_writes_the_batch(baseline_model, tmp_pat
     assert all(r["reason"].startswith("closest to a threshold") and r["scored_file"].endswith("scored.parquet")
                for r in rows)
     assert "wrote" in capsys.readouterr().out
+    scored.astype({"prob_deception": object}).assign(prob_deception=["0.5"] * 6 + ["0,5"] + ["0.2"] * 23).to_csv(
+        tmp_path / "typo.csv", index=False)
+    assert main(["select", "--model", str(baseline_model[0]), "--scores", str(tmp_path / "typo.csv"), "--n", "5",
+                 "--strategy", "random", "--out", str(out)]) == 2
+    assert f"--scores {tmp_path / 'typo.csv'}: row 7: prob_deception '0,5' is not a number" in capsys.readouterr().err
     scored.drop(columns="prob_insult").to_csv(tmp_path / "bad.csv", index=False)
     assert main(["select", "--model", str(baseline_model[0]), "--scores", str(tmp_path / "bad.csv"), "--n", "5",
                  "--strategy", "diverse", "--out", str(out)]) == 2

@@ -35,7 +35,9 @@ def load_labelled_dataset(files: Sequence[str | Path], cache_dir: str | None = N
     errors = [error for path in files for error in read_labelled(path)[1]]
     if errors:
         raise LabelledDataError(errors)
-    return concatenate_datasets(_aligned([_load_file(Path(path), cache_dir) for path in files], files))
+    dataset = concatenate_datasets(_aligned([_load_file(Path(path), cache_dir) for path in files], files))
+    logger.info("%d labelled rows from %s", len(dataset), ", ".join(map(str, files)))
+    return dataset
 
 
 def _load_file(path: Path, cache_dir: str | None):

@@ -242,6 +242,7 @@ def read_export(path: Path, defaults: Mapping[str, str] | None = None, min_annot
                                   "annotators": sorted(votes), "annotation": f"{Path(path).name}#task{task_id}"})
     if problems:
         raise LabelStudioError(path, problems)
+    logger.info("%s: %d tasks, %d annotations", path, len(tasks), sum(len(v) for v in all_votes.values()))
     imported.agreement = agreement_report(all_votes)
     return imported
 

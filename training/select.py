@@ -79,6 +79,8 @@ def select_rows(frame: pd.DataFrame, thresholds: Sequence[float], n: int, strate
         chosen, notes = _most_uncertain_per_cluster(texts, pool, margins.min(axis=1), n, seed)
     else:
         chosen, notes = pool[:n], [""] * min(n, len(pool))
+    logger.info("%s: %d of %d scored rows chosen (%d candidates left after skipping near-duplicates)", strategy,
+                len(chosen), len(frame), len(pool))
     out = frame.iloc[chosen].reset_index(drop=True)
     labels = label_of[chosen]
     out.insert(0, "rank", range(1, len(out) + 1))
@@ -172,6 +174,13 @@ def read_scores(paths: Sequence[str | Path], text_col: str, id_col: str) -> pd.D
         missing = [c for c in (text_col, *PROB_COLUMNS) if c not in frame.columns]
         if missing:
             raise SelectionError(f"--scores {path}: no column(s) {missing}; expected the output of collectguard score")
+        numbers = frame[PROB_COLUMNS].apply(pd.to_numeric, errors="coerce")  # CSV cells are text
+        bad = numbers.isna() & frame[PROB_COLUMNS].notna() & (frame[PROB_COLUMNS].astype(str) != "")
+        if bad.to_numpy().any():
+            row, column = np.argwhere(bad.to_numpy())[0]
+            raise SelectionError(f"--scores {path}: row {row + 1}: {PROB_COLUMNS[column]} "
+                                 f"{frame.iloc[row][PROB_COLUMNS[column]]!r} is not a number")
+        frame[PROB_COLUMNS] = numbers
         ids = (frame[id_col].astype(str) if id_col in frame.columns
                else [f"{path.name}:{row}" for row in range(1, len(frame) + 1)])
         frame = frame.drop(columns="id", errors="ignore")
