@@ -120,3 +120,17 @@ def bootstrap_rate(flags: np.ndarray, n_resamples: int = 1000, seed: int = 13, l
         return [float("nan"), float("nan")]
     counts = resample_counts(len(flags), n_resamples, seed)
     return percentile_ci(counts @ flags.astype(np.int64) / len(flags), level)
+
+
+def paired_rate_difference(flags_a: np.ndarray, flags_b: np.ndarray, n_resamples: int = 1000, seed: int = 13,
+                           level: float = LEVEL) -> dict:
+    """Difference A - B of the share of flagged rows (1-d booleans of two models on the same rows), with
+    both resampled together: ``{"rate_a", "rate_b", "difference", "ci", "p_value"}``."""
+    flags_a, flags_b = np.asarray(flags_a, dtype=bool), np.asarray(flags_b, dtype=bool)
+    if flags_a.size == 0:
+        raise ValueError("no rows to compare flag rates on")
+    counts = resample_counts(len(flags_a), n_resamples, seed)
+    differences = counts @ (flags_a.astype(np.int64) - flags_b.astype(np.int64)) / len(flags_a)
+    observed = float(flags_a.mean() - flags_b.mean())
+    return {"rate_a": float(flags_a.mean()), "rate_b": float(flags_b.mean()), "difference": observed,
+            "ci": percentile_ci(differences, level), "p_value": sign_flip_p_value(differences, observed)}

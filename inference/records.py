@@ -1,4 +1,5 @@
-"""Labelled utterance files: JSONL (one object per line) or CSV with a pipe-separated ``labels`` column.
+"""Labelled utterance files: JSONL (one object per line), CSV with a pipe-separated ``labels`` column,
+or Parquet (``labels`` a list of strings).
 
 Reading never repairs data: every problem becomes a :class:`RowError` naming file, line and field,
 and the caller decides whether to stop.
@@ -55,15 +56,17 @@ class LabelledDataError(ValueError):
 
 
 def read_labelled(path: str | Path, encoding: str | None = None) -> tuple[list[LabelledRow], list[RowError]]:
-    """Parse ``path`` (``.jsonl`` or ``.csv``) into valid rows and the errors of the invalid ones."""
+    """Parse ``path`` (``.jsonl``, ``.csv`` or ``.parquet``) into valid rows and the errors of the invalid
+    ones (a Parquet file's "line" is its row number, from 1)."""
     path = Path(path)
-    text = path.read_text(encoding=resolve_encoding(path, encoding))
-    if path.suffix.lower() == ".csv":
-        raw_rows = _csv_records(text)
-    elif path.suffix.lower() in (".jsonl", ".json"):
-        raw_rows = jsonl_records(io.StringIO(text))
+    suffix = path.suffix.lower()
+    if suffix == ".parquet":
+        raw_rows = _parquet_records(path)
+    elif suffix in (".csv", ".jsonl", ".json"):
+        text = path.read_text(encoding=resolve_encoding(path, encoding))
+        raw_rows = _csv_records(text) if suffix == ".csv" else jsonl_records(io.StringIO(text))
     else:
-        return [], [RowError(str(path), 0, "file", "unsupported extension; use .jsonl or .csv")]
+        return [], [RowError(str(path), 0, "file", "unsupported extension; use .jsonl, .csv or .parquet")]
     rows, errors, records = [], [], 0
     for line, record, parse_error in raw_rows:
         records += 1
@@ -117,6 +120,19 @@ def _csv_records(text: str):
         if record.get("labels") is not None:
             record["labels"] = labels_from_text(record["labels"])
         yield line, record, None
+
+
+def _parquet_records(path: Path):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    try:
+        records = pq.read_table(path).to_pylist()
+    except (pa.ArrowException, OSError) as exc:
+        yield 0, None, ("malformed", f"cannot be read as Parquet ({exc})")
+        return
+    for number, record in enumerate(records, start=1):
+        yield number, record, None
 
 
 def _to_row(record: dict, origin: str) -> tuple[LabelledRow | None, list[tuple[str, str]]]:

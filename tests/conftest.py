@@ -36,6 +36,19 @@ MINI = [f"data.{split}={FIXTURES / f'mini_{split}.jsonl'}" for split in ("train"
 CONFIGS = Path(__file__).parent.parent / "training" / "configs"
 
 
+@pytest.fixture(scope="session", autouse=True)
+def datasets_cache(tmp_path_factory):
+    """The Hugging Face datasets loader caches into a temporary folder (notebook kernels inherit it)."""
+    import datasets.config
+
+    path = tmp_path_factory.mktemp("hf-datasets")
+    patch = pytest.MonkeyPatch()
+    patch.setenv("HF_DATASETS_CACHE", str(path))
+    patch.setattr(datasets.config, "HF_DATASETS_CACHE", path)
+    yield path
+    patch.undo()
+
+
 @pytest.fixture(scope="session")
 def tiny_model(tmp_path_factory):
     """A tiny BERT trained on the mini fixture: (model_dir, metrics)."""

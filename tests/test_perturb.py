@@ -4,8 +4,8 @@ import unicodedata
 
 import pytest
 
-from collectguard.inference.pii import mask_pii
-from collectguard.inference.records import LabelledRow, load_labelled
+from collectguard.inference.normalize import mask_pii
+from collectguard.inference.records import load_labelled
 from collectguard.training import perturb as P
 from collectguard.training.config import load_config
 from collectguard.training.perturb import (
@@ -14,7 +14,7 @@ from collectguard.training.perturb import (
     HOMOPHONES,
     PERTURBATIONS,
     asr_fillers,
-    augment_rows,
+    augment_dataset,
     disguised_profanity,
     homophones,
     no_punctuation,
@@ -37,7 +37,7 @@ def test_registry_has_the_five_perturbations():
     assert set(PERTURBATIONS) == {"script_swap", "no_punctuation", "asr_fillers", "homophones",
                                   "disguised_profanity"}
     assert set(AUGMENTATIONS) <= set(PERTURBATIONS) and "no_punctuation" not in AUGMENTATIONS
-    assert 30 <= len(HOMOPHONES) <= 60 and len(P.traditional_homophones()) == len(HOMOPHONES)
+    assert 30 <= len(HOMOPHONES) + len(P.TRADITIONAL_HOMOPHONES) <= 60
 
 
 def test_script_swap_goes_both_ways_and_round_trips():
@@ -116,7 +116,7 @@ def test_same_seed_same_output_and_a_text_with_targets_changes(name):
     texts = [THREAT, ASR_THREAT, INSULT, TRADITIONAL]
     first = P.perturb(texts, name, seed=7)
     assert first == P.perturb(texts, name, seed=7)
-    assert any(a != b for a, b in zip(first, texts))
+    assert any(a != b for a, b in zip(first, texts, strict=True))
     if name in ("asr_fillers", "homophones"):
         assert P.perturb(texts * 5, name, seed=7) != P.perturb(texts * 5, name, seed=8)
 
@@ -126,26 +126,33 @@ def test_perturb_rejects_unknown_names():
         P.perturb(["x"], "typos", 0)
 
 
-def _row(i, text, labels=("threat",), script="simplified"):
-    return LabelledRow(f"r{i}", text, tuple(labels), "agent", "clean", script)
+def _dataset(texts, labels=("threat",), script="simplified"):
+    from datasets import Dataset
+
+    return Dataset.from_list([{"id": f"r{i}", "text": text, "labels": list(labels), "speaker": "agent",
+                               "style": "clean", "script": script, "source_file": "x.jsonl"}
+                              for i, text in enumerate(texts)])
 
 
-def test_augment_rows_adds_one_labelled_copy_per_changed_row():
-    rows = load_labelled(FIXTURES / "mini_train.jsonl")
-    out = augment_rows(rows, seed=13)
-    assert out[:len(rows)] == rows
-    copies = out[len(rows):]
+def test_augment_dataset_adds_one_labelled_copy_per_changed_row(tmp_path):
+    from collectguard.training.data import load_labelled_dataset
+
+    rows = load_labelled_dataset([FIXTURES / "mini_train.jsonl"], str(tmp_path))
+    out = augment_dataset(rows, seed=13)
+    assert out.select(range(len(rows))).to_list() == rows.to_list()
+    copies = out.select(range(len(rows), len(out))).to_list()
     assert len(rows) // 2 < len(copies) <= len(rows)
-    by_id = {r.id: r for r in rows}
+    by_id = {r["id"]: r for r in rows}
     for copy in copies:
-        original_id, name = copy.id.split("~aug-")
+        original_id, name = copy["id"].split("~aug-")
         original = by_id[original_id]
         assert name in AUGMENTATIONS
-        assert copy.labels == original.labels and copy.text != original.text
-        assert copy.text == PERTURBATIONS[name](original.text, _row_rng(13, original_id, name))
-    assert len({c.id for c in copies}) == len(copies)
-    assert augment_rows(rows, seed=13) == out
-    assert [c.text for c in augment_rows(rows, seed=14)[len(rows):]] != [c.text for c in copies]
+        assert copy["labels"] == original["labels"] and copy["text"] != original["text"]
+        assert copy["source_file"] == original["source_file"]  # every other field travels with the copy
+        assert copy["text"] == PERTURBATIONS[name](original["text"], _row_rng(13, original_id, name))
+    assert len({c["id"] for c in copies}) == len(copies)
+    assert augment_dataset(rows, seed=13).to_list() == out.to_list()
+    assert augment_dataset(rows, seed=14)["text"][len(rows):] != [c["text"] for c in copies]
 
 
 def _row_rng(seed, row_id, name):
@@ -154,12 +161,12 @@ def _row_rng(seed, row_id, name):
     return generator
 
 
-def test_augment_rows_skips_unchanged_copies_and_updates_the_script():
-    rows = [_row(i, "sb 123") for i in range(20)]  # only asr_fillers changes this text
-    copies = augment_rows(rows, seed=0)[len(rows):]
-    assert 0 < len(copies) < len(rows) and all(c.id.endswith("~aug-asr_fillers") for c in copies)
-    swapped = [r for r in augment_rows([_row(i, THREAT) for i in range(40)], 0) if "script_swap" in r.id]
-    assert swapped and all(r.script == "traditional" and r.text == TRADITIONAL for r in swapped)
+def test_augment_dataset_skips_unchanged_copies_and_updates_the_script():
+    rows = _dataset(["sb 123"] * 20)  # only asr_fillers changes this text
+    copies = augment_dataset(rows, seed=0)["id"][len(rows):]
+    assert 0 < len(copies) < len(rows) and all(c.endswith("~aug-asr_fillers") for c in copies)
+    swapped = [r for r in augment_dataset(_dataset([THREAT] * 40), 0) if "script_swap" in r["id"]]
+    assert swapped and all(r["script"] == "traditional" and r["text"] == TRADITIONAL for r in swapped)
 
 
 class _Stop(Exception):

@@ -24,18 +24,20 @@ class ConfigError(ValueError):
 
 
 def option(default, help: str, **checks):
-    """A config field with its help text and range checks (``min``/``above``: inclusive/exclusive)."""
+    """A config field with its help text and range checks (``min``/``above``: inclusive/exclusive); a class
+    or a function as ``default`` makes each config's default afresh."""
     kind = "default_factory" if callable(default) else "default"
     return field(**{kind: default}, metadata={"help": help, **checks})
 
 
 @dataclass
 class DataConfig:
-    train: list[str] = option(lambda: ["data/splits/train.jsonl"],
-                              "labelled files or globs to train on (.jsonl or .csv; a list, or one path)")
-    dev: list[str] = option(lambda: ["data/splits/dev.jsonl"],
-                            "labelled files or globs for early stopping and threshold tuning")
+    train: list[str] = option(lambda: ["data/splits/train.jsonl"], "labelled rows to train on: a file or a list of "
+                              "files and globs (.jsonl, .csv, .parquet)")
+    dev: list[str] = option(lambda: ["data/splits/dev.jsonl"], "labelled rows for early stopping and threshold "
+                            "tuning: a file or a list of files and globs")
     test: str = option("data/splits/test.jsonl", "labelled rows measured into metrics.json and the model card")
+    cache_dir: str = option("", "cache of the Hugging Face datasets loader and tokenisation ('' = HF_DATASETS_CACHE)")
     background_weight: float = option(1.0, "sample weight of training rows whose source is not 'authored' "
                                       "(real text used as negatives)", above=0)
     background_per_source: int = option(0, "use at most this many training rows of each non-authored source "
@@ -94,6 +96,7 @@ class BaselineConfig:
 @dataclass
 class Config:
     name: str = option("unnamed", "the model's name in its card")
+    parent: str = option("", "the model directory this one is retrained from (recorded in the model card); '' for none")
     data: DataConfig = option(DataConfig, "labelled data")
     model: ModelConfig = option(ModelConfig, "model kind and shape")
     normalization: NormalizationConfig = option(NormalizationConfig, "text normalisation (stored in the model)")
@@ -115,10 +118,10 @@ def _fields(cls, prefix: str = ""):
 
 
 def _type_name(kind) -> str:
-    if typing.get_origin(kind) is list:
-        return "list of paths"
     if typing.get_origin(kind) is Literal:
         return "|".join(repr(v) if v == "" else str(v) for v in typing.get_args(kind))
+    if kind == list[str]:
+        return "file or list of files/globs"
     return kind.__name__
 
 
@@ -149,14 +152,14 @@ def _build(cls, data, prefix: str):
 def _coerce(kind, value, key: str, checks):
     if dataclasses.is_dataclass(kind):
         return _build(kind, value, key + ".")
-    if typing.get_origin(kind) is list:
-        value = [value] if isinstance(value, str) else value
-        if not isinstance(value, list) or not all(isinstance(v, str) for v in value) or not value:
-            raise ConfigError(f"{key}: expected a path or a non-empty list of paths, got {value!r}")
-        return value
     if typing.get_origin(kind) is Literal:
         if value not in typing.get_args(kind):
             raise ConfigError(f"{key}: {value!r} is not one of {_type_name(kind)}")
+        return value
+    if kind == list[str]:  # a single path or a list of paths and globs
+        value = [value] if isinstance(value, str) else value
+        if not isinstance(value, list) or not value or not all(isinstance(v, str) and v for v in value):
+            raise ConfigError(f"{key}: expected a path or a non-empty list of paths, got {value!r}")
         return value
     if kind is float and isinstance(value, int) and not isinstance(value, bool):
         value = float(value)
@@ -220,8 +223,25 @@ def _check(config: Config) -> None:
         raise ConfigError("baseline.ngram_min: must not exceed baseline.ngram_max")
     if config.model.tiny.hidden_size % config.model.tiny.num_attention_heads:
         raise ConfigError("model.tiny.hidden_size: must be a multiple of model.tiny.num_attention_heads")
-    for key, patterns in (("data.train", config.data.train), ("data.dev", config.data.dev),
-                          ("data.test", [config.data.test])):
-        for pattern in patterns:
-            if not (glob.glob(pattern) if glob.has_magic(pattern) else Path(pattern).is_file()):
-                raise ConfigError(f"{key}: no such file {pattern}")
+    for name in ("train", "dev", "test"):
+        data_files(getattr(config.data, name), f"data.{name}")
+    if config.parent and not Path(config.parent).is_dir():
+        raise ConfigError(f"parent: no such model directory {config.parent}")
+
+
+def data_files(spec: str | list[str], key: str) -> list[Path]:
+    """The files of a data key: each entry a path or a glob (``data/new/*.jsonl``, ``**`` recurses),
+    expanded in sorted order. A glob that matches nothing, a missing file or a file listed twice is
+    a :class:`ConfigError` naming the key."""
+    files: list[Path] = []
+    for entry in [spec] if isinstance(spec, str) else spec:
+        matches = sorted(glob.glob(entry, recursive=True)) if glob.has_magic(entry) else [entry]
+        if not matches:
+            raise ConfigError(f"{key}: no file matches {entry!r}")
+        for match in matches:
+            if not Path(match).is_file():
+                raise ConfigError(f"{key}: no such file {match}")
+            if Path(match).resolve() in {f.resolve() for f in files}:
+                raise ConfigError(f"{key}: {match} is listed twice")
+            files.append(Path(match))
+    return files

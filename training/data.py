@@ -1,88 +1,139 @@
-"""Training data: labelled files and globs in, one Hugging Face ``datasets.Dataset`` per split out.
+"""Labelled training data through Hugging Face ``datasets``.
 
-Rows are read and validated by ``collectguard.inference.records`` (file:line:field errors), keep the
-file and line they come from (``origin``) and their ``source`` (``authored``, or the corpus of a
-background negative), and get a sample weight: 1 for authored rows, ``data.background_weight`` for
-the others. Texts are normalised once, here, as the classifier will normalise them when scoring;
-transformers tokenise them once with ``Dataset.map``.
+``data.train`` and ``data.dev`` name files and globs (JSONL, CSV, Parquet). Every file is first read
+by ``inference.records``, the strict reader behind ``collectguard validate`` (every problem as
+``file:line: field: message``; Arrow's own parsers report no line and accept what it refuses, such as
+a repeated JSON key), then loaded with ``datasets.load_dataset`` into Arrow, where datasets caches it
+by path and modification time. Each row keeps every field its file has (a ``source`` or ``weight``
+column travels with it) plus ``source_file``, the file it came from; columns that only some files
+have are null in the others. Tokenisation (``fit_transformer``) is a cached ``Dataset.map`` on top.
 """
 from __future__ import annotations
 
-import glob
+import logging
 from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 
-from collectguard.inference.labels import to_multi_hot
-from collectguard.inference.normalize import NormalizationConfig, normalize
-from collectguard.inference.records import AUTHORED, LabelledDataError, LabelledRow, load_labelled
+from collectguard.inference.labels import VIOLATIONS, labels_from_text, to_multi_hot
+from collectguard.inference.records import LabelledDataError, RowError, read_labelled
+from collectguard.inference.tables import read_columns
+from collectguard.inference.textio import resolve_encoding, sha256_of
 
-from .config import ConfigError, DataConfig
-
-
-def expand(patterns: Sequence[str]) -> list[Path]:
-    """The files of ``patterns`` (paths, or globs sorted by name); the config checked they exist."""
-    return [Path(p) for pattern in patterns for p in (sorted(glob.glob(pattern)) if glob.has_magic(pattern)
-                                                      else [pattern])]
-
-
-def load_rows(patterns: Sequence[str], key: str) -> list[LabelledRow]:
-    """Every row of the files of ``patterns``; any invalid row or an empty result is a ConfigError."""
-    try:
-        rows = load_labelled(*expand(patterns))
-    except LabelledDataError as exc:
-        raise ConfigError(f"{key}: {exc}") from None
-    if not rows:
-        raise ConfigError(f"{key}: {', '.join(patterns)} holds no rows")
-    return rows
+logger = logging.getLogger(__name__)
+BUILDERS = {".jsonl": "json", ".json": "json", ".csv": "csv", ".parquet": "parquet"}
+SOURCE_FILE = "source_file"
+SOURCE, WEIGHT = "source", "weight"
+AUTHORED = "authored"  # the source of rows written for the project (a row without a source is one)
+TEXT_FIELDS = ("id", "text", "speaker", "style", "script", "note", "source")
 
 
-def cap_per_source(rows: list[LabelledRow], cap: int) -> list[LabelledRow]:
-    """Authored rows, and at most ``cap`` rows of each other source (the first ones; 0: no cap)."""
-    if cap <= 0:
-        return rows
+def load_labelled_dataset(files: Sequence[str | Path], cache_dir: str | None = None):
+    """One ``datasets.Dataset`` of the rows of ``files``, in file order; raises
+    :class:`LabelledDataError` listing every row error of every file before loading any."""
+    from datasets import concatenate_datasets
+
+    errors = [error for path in files for error in read_labelled(path)[1]]
+    if errors:
+        raise LabelledDataError(errors)
+    dataset = concatenate_datasets(_aligned([_load_file(Path(path), cache_dir) for path in files], files))
+    logger.info("%d labelled rows from %s", len(dataset), ", ".join(map(str, files)))
+    return dataset
+
+
+def _load_file(path: Path, cache_dir: str | None):
+    from datasets import Features, Value, load_dataset
+
+    builder = BUILDERS[path.suffix.lower()]
+    options = {}
+    if builder == "json":
+        options["encoding"] = resolve_encoding(path, None)
+    elif builder == "csv":  # every cell as text, an empty one as "", as inference.records reads CSV
+        columns = read_columns(path)
+        options.update(encoding=resolve_encoding(path, None), na_filter=False,
+                       features=Features(dict.fromkeys(columns, Value("string"))))
+    dataset = load_dataset(builder, data_files=str(path.resolve()), split="train", cache_dir=cache_dir or None,
+                           **options)
+    return dataset.map(_with_source, batched=True, fn_kwargs={"source_file": str(path), "csv": builder == "csv"},
+                       desc=f"reading {path.name}")
+
+
+def _with_source(batch: dict, source_file: str, csv: bool) -> dict:
+    size = len(batch["text"])
+    if csv:
+        batch["labels"] = [labels_from_text(text) for text in batch["labels"]]
+    batch[SOURCE_FILE] = [source_file] * size
+    return batch
+
+
+def _aligned(parts: list, files: Sequence[str | Path]) -> list:
+    """The datasets with the same columns and types: the labelled-format fields as text (``labels`` a
+    list of text), other columns typed by the first file that has a non-null type for them, and a
+    column a file lacks added to it as nulls."""
+    from datasets import Features, List, Value
+
+    features: dict = {}
+    for part in parts:
+        for name, feature in part.features.items():
+            if name not in features or _is_null(features[name]):
+                features[name] = feature
+    features.update({name: Value("string") for name in TEXT_FIELDS + (SOURCE_FILE,) if name in features})
+    features["labels"] = List(Value("string"))
+    aligned = []
+    for part, path in zip(parts, files, strict=True):
+        for name in features:
+            if name not in part.column_names:
+                part = part.add_column(name, [None] * len(part), feature=features[name])
+        try:
+            aligned.append(part.select_columns(list(features)).cast(Features(features)))
+        except (ValueError, TypeError) as exc:  # pyarrow's ArrowInvalid is a ValueError
+            raise LabelledDataError([RowError(str(path), 0, "file", f"a column's type differs from the same "
+                                              f"column's in the other files ({exc})")]) from None
+    return aligned
+
+
+def _is_null(feature) -> bool:
+    from datasets import List, Value
+
+    if isinstance(feature, List):
+        return _is_null(feature.feature)
+    return isinstance(feature, Value) and feature.dtype == "null"
+
+
+def label_matrix(labels: Sequence[Sequence[str]]) -> np.ndarray:
+    """(n, 4) 0/1 in ``VIOLATIONS`` order."""
+    return np.array([to_multi_hot(row) for row in labels], dtype=int).reshape(-1, len(VIOLATIONS))
+
+
+def provenance(files: Sequence[str | Path], dataset) -> list[dict]:
+    """Per file: path, SHA-256 and rows, for the model card and ``data_hashes.json``."""
+    counts: dict[str, int] = {}
+    for source in dataset[SOURCE_FILE]:
+        counts[source] = counts.get(source, 0) + 1
+    return [{"path": str(path), "sha256": sha256_of(path), "rows": counts.get(str(path), 0)} for path in files]
+
+
+def with_background(dataset, weight: float, cap: int):
+    """``dataset`` with a sample ``weight`` column (1 for authored rows, ``weight`` for the others:
+    real text used as background negatives) and at most ``cap`` rows of each non-authored source
+    (0: all), the first ones in file order."""
+    sources = dataset[SOURCE] if SOURCE in dataset.column_names else [None] * len(dataset)
+    sources = [s or AUTHORED for s in sources]
     seen: dict[str, int] = {}
-    kept = []
-    for row in rows:
-        if row.source != AUTHORED:
-            seen[row.source] = seen.get(row.source, 0) + 1
-            if seen[row.source] > cap:
-                continue
-        kept.append(row)
-    return kept
+    keep = []
+    for index, source in enumerate(sources):
+        seen[source] = seen.get(source, 0) + 1
+        if source == AUTHORED or cap <= 0 or seen[source] <= cap:
+            keep.append(index)
+    kept = dataset.select(keep)
+    weights = [1.0 if sources[i] == AUTHORED else float(weight) for i in keep]
+    return kept.remove_columns([c for c in (WEIGHT,) if c in kept.column_names]).add_column(WEIGHT, weights)
 
 
-def sample_weights(rows: Sequence[LabelledRow], background_weight: float) -> np.ndarray:
-    return np.array([1.0 if r.source == AUTHORED else background_weight for r in rows], dtype=np.float32)
-
-
-def split_rows(data: DataConfig) -> dict[str, list[LabelledRow]]:
-    """The rows of ``data.train`` (background capped per source), ``data.dev`` and ``data.test``."""
-    return {"train": cap_per_source(load_rows(data.train, "data.train"), data.background_per_source),
-            "dev": load_rows(data.dev, "data.dev"), "test": load_rows([data.test], "data.test")}
-
-
-def to_dataset(rows: Sequence[LabelledRow], normalization: NormalizationConfig, background_weight: float = 1.0):
-    """A ``datasets.Dataset``: id, text (normalised), labels (multi-hot floats), weight, source, origin."""
-    from datasets import Dataset
-
-    return Dataset.from_dict({
-        "id": [r.id for r in rows], "text": [normalize(r.text, normalization) for r in rows],
-        "labels": [[float(x) for x in to_multi_hot(r.labels)] for r in rows],
-        "weight": sample_weights(rows, background_weight).tolist(),
-        "source": [r.source for r in rows], "origin": [r.origin for r in rows]})
-
-
-def tokenize(dataset, tokenizer, max_length: int):
-    """``input_ids`` and ``attention_mask`` cut to ``max_length`` tokens (the last kept token is
-    ``[SEP]``), and ``truncated`` per row, in one pass of ``Dataset.map``."""
-
-    def encode(batch):
-        encoded = tokenizer(batch["text"])
-        ids = [x if len(x) <= max_length else [*x[: max_length - 1], tokenizer.sep_token_id]
-               for x in encoded["input_ids"]]
-        return {"input_ids": ids, "attention_mask": [[1] * len(x) for x in ids],
-                "truncated": [len(x) > max_length for x in encoded["input_ids"]]}
-
-    return dataset.map(encode, batched=True, desc="tokenising")
+def rows_by_source(dataset) -> dict[str, int]:
+    """How many rows of each source (authored or a corpus name) ``dataset`` holds."""
+    counts: dict[str, int] = {}
+    for source in dataset[SOURCE] if SOURCE in dataset.column_names else [None] * len(dataset):
+        counts[source or AUTHORED] = counts.get(source or AUTHORED, 0) + 1
+    return counts

@@ -29,7 +29,7 @@ from .false_alarms import false_alarm
 from .metrics import binary_metrics, cooccurrence, expected_calibration_error, multilabel_metrics, reliability_bins
 from .perturb import PERTURBATIONS, perturb
 from .report import write_report
-from .train import evaluate_rows
+from .train import predict_labelled
 
 ASSUMED_PREVALENCE = 0.03  # share of violating agent turns assumed for precision on real text
 THRESHOLD_GRID = tuple(round(0.1 * i, 1) for i in range(1, 10))
@@ -167,7 +167,7 @@ def evaluate(model_dir, data_paths: Sequence, compare_dir=None, false_alarm_data
     if not rows:
         raise EvaluationInputError(f"--data {', '.join(map(str, data_paths))}: no rows")
     frame = rows_frame(rows)
-    truth, probs = evaluate_rows(classifier, rows)
+    truth, probs = predict_labelled(classifier, [r.text for r in rows], [r.labels for r in rows])
     decisions = classifier.decide(probs)
     overall = overall_metrics(truth, probs, decisions, n_bootstrap, seed)
     texts = frame["text"].tolist()

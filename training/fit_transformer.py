@@ -4,15 +4,16 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-import numpy as np
 from scipy.special import expit  # overflow-safe sigmoid
 
+from collectguard.inference.labels import to_multi_hot
+from collectguard.inference.normalize import normalize
 from collectguard.inference.precision import fastest_cpu_precision
 from collectguard.inference.transformer import TransformerScorer
 
 from .base_model import load_base_model
 from .config import Config
-from .data import tokenize
+from .data import WEIGHT, label_matrix
 from .metrics import multilabel_metrics
 
 logger = logging.getLogger(__name__)
@@ -32,12 +33,31 @@ def resolve_precision(requested: str, model, seq_length: int = 128) -> str:
     return fastest_cpu_precision(model, training=True, seq_length=seq_length)
 
 
+def encode(dataset, tokenizer, normalization, max_length: int):
+    """``dataset`` tokenised once, with a cached ``Dataset.map``: ``input_ids`` and ``attention_mask`` of the
+    text's first window (``[CLS]``, at most ``max_length - 2`` tokens, ``[SEP]``: the window the classifier
+    scores first), multi-hot float ``labels`` and ``truncated`` (the text is longer than one window)."""
+    body = max_length - 2
+
+    def tokenise(batch):
+        texts = [normalize(text, normalization) for text in batch["text"]]
+        ids = tokenizer(texts, add_special_tokens=False)["input_ids"]
+        windows = [[tokenizer.cls_token_id, *row[:body], tokenizer.sep_token_id] for row in ids]
+        return {"input_ids": windows, "attention_mask": [[1] * len(w) for w in windows],
+                "labels": [[float(x) for x in to_multi_hot(labels)] for labels in batch["labels"]],
+                "weight": batch[WEIGHT] if WEIGHT in batch else [1.0] * len(ids),
+                "truncated": [len(row) > body for row in ids]}
+
+    return dataset.map(tokenise, batched=True, remove_columns=dataset.column_names, desc="tokenising")
+
+
 def _trainer_class(pos_weight):
     import torch
     from transformers import Trainer
 
     class WeightedTrainer(Trainer):
-        """Trainer whose loss is BCE with per-label positive weights (or none) and per-row weights."""
+        """Trainer whose loss is BCE with per-label positive weights (or none), averaged with the
+        rows' sample weights."""
 
         def compute_loss(self, model, inputs, return_outputs=False, **kwargs):
             labels, weights = inputs.pop("labels"), inputs.pop("weight")
@@ -86,8 +106,8 @@ def _compute_metrics(eval_prediction):
 
 
 def fit_transformer(config: Config, train, dev, workdir: Path, quiet: bool = False):
-    """Train on ``train`` and keep the best checkpoint by macro-F1 on ``dev`` (datasets of
-    :func:`training.data.to_dataset`; checkpoints in ``workdir``).
+    """Train on the ``train`` dataset and keep the best checkpoint by macro-F1 on ``dev`` (checkpoints in
+    ``workdir``).
 
     Returns the trained ``TransformerScorer`` (in memory) and facts for the model card: precision,
     steps, truncated rows, loss history.
@@ -98,14 +118,12 @@ def fit_transformer(config: Config, train, dev, workdir: Path, quiet: bool = Fal
     settings = config.training
     set_seed(settings.seed)
     tokenizer, model = load_base_model(config.model, workdir)
-    columns = ["input_ids", "attention_mask", "labels", "weight"]
-    train_set = tokenize(train, tokenizer, config.model.max_length)
-    dev_set = tokenize(dev, tokenizer, config.model.max_length).select_columns(columns)
-    truncated = sum(train_set["truncated"])
-    train_set = train_set.select_columns(columns)
-    train_labels = np.array(train["labels"])
+    train_set, dev_set = (encode(d, tokenizer, config.normalization, config.model.max_length) for d in (train, dev))
+    truncated = int(sum(train_set["truncated"]))
+    train_set, dev_set = (d.remove_columns("truncated") for d in (train_set, dev_set))
     pos_weight = None
     if settings.pos_weight:
+        train_labels = label_matrix(train["labels"])
         positives = train_labels.sum(axis=0).clip(min=1)
         pos_weight = torch.tensor((len(train_labels) - positives) / positives, dtype=torch.float32)
     precision = resolve_precision(settings.precision, model, config.model.max_length)
@@ -139,5 +157,6 @@ def fit_transformer(config: Config, train, dev, workdir: Path, quiet: bool = Fal
     losses = [h["loss"] for h in trainer.state.log_history if "loss" in h]
     return scorer, {"precision": precision, "steps": trainer.state.global_step,
                     "train_runtime_s": result.metrics["train_runtime"], "train_rows": len(train_set),
-                    "truncated_train_rows": truncated, "best_dev_macro_f1_at_0.5": trainer.state.best_metric,
+                    "truncated_train_rows": truncated,
+                    "best_dev_macro_f1_at_0.5": trainer.state.best_metric,
                     "train_loss_by_epoch": losses}

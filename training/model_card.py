@@ -5,9 +5,8 @@ from collectguard.inference.labels import VIOLATIONS
 
 NORMALISATION_WHY = (
     "NFKC, control-character removal and whitespace collapsing are always on. PII masking is on by "
-    "default (normalisation version 2: phone, ID, card and account numbers, e-mails, plates, addresses and "
-    "names, also as speech recognition writes them, become typed placeholders; docs/pii.md): the values "
-    "carry no signal about misconduct, and masked (138****6721) and unmasked numbers look alike. "
+    "default: numbers carry no signal about misconduct, masking keeps phone, ID and card numbers out of "
+    "logs and evidence, and it lets masked (138****6721) and unmasked numbers look alike. "
     "Traditional-to-simplified conversion (OpenCC t2s) is on in every shipped config: on the dev split "
     "it raised the baseline's macro-F1 by about one point (docs/normalisation.md has the measurement)."
 )
@@ -23,7 +22,21 @@ def _metric_rows(metrics: dict) -> list[str]:
     return rows
 
 
-def model_card(config: dict, metrics: dict, thresholds: dict, data_hashes: dict, facts: dict) -> str:
+def _lineage(parent: dict | None, data_files: dict) -> list[str]:
+    if not parent:
+        return ["", "## Lineage", "Trained from scratch on the data below (no parent model)."]
+    ours = {f["sha256"]: f["path"] for files in data_files.values() for f in files}
+    added = [path for digest, path in ours.items() if digest not in set(parent["data_sha256"])]
+    return ["", "## Lineage",
+            f"Retrained from `{parent['path']}` ({parent['name'] or 'unnamed'}, code version "
+            f"{parent['code_version'] or 'unknown'}, fingerprint `{parent['fingerprint'][:16]}`).",
+            "Data files that the parent was not trained or measured on: "
+            + (", ".join(f"`{path}`" for path in added) if added else "none (same files; see their hashes)") + "."]
+
+
+def model_card(config: dict, metrics: dict, thresholds: dict, data_files: dict, facts: dict) -> str:
+    """The card; ``data_files`` is ``{split: [{"path", "sha256", "rows"}, ...]}`` and ``facts["parent"]``
+    what ``train.parent_facts`` found of the parent model (or None)."""
     base = config["model"]["base_model"] if config["model"]["kind"] == "transformer" else "none"
     warning = ""
     if config["model"]["kind"] == "transformer" and base == "tiny":
@@ -31,7 +44,7 @@ def model_card(config: dict, metrics: dict, thresholds: dict, data_hashes: dict,
                    "and smoke runs. Do not use it to judge real calls.\n")
     test = metrics["test"]
     lines = [
-        "---", "library_name: transformers" if config["model"]["kind"] == "transformer" else "library_name: scikit-learn",
+        "---", f"library_name: {'transformers' if config['model']['kind'] == 'transformer' else 'scikit-learn'}",
         "language: zh", "pipeline_tag: text-classification", "tags: [collectguard, debt-collection, multi-label]",
         "---", f"# collectguard model: {config['name']}", warning,
         "Multi-label classifier of debt-collection utterances: "
@@ -48,12 +61,13 @@ def model_card(config: dict, metrics: dict, thresholds: dict, data_hashes: dict,
         f"code version {facts['code_version']}",
         "", "## Normalisation", f"Settings: `{config['normalization']}`.", NORMALISATION_WHY,
         "", "## Data", "Trained on the collectguard dataset (authored for this project, not real calls; see "
-        "`data/README.md`). Files and SHA-256:",
-        *[f"- {split} ({facts['rows'][split]} rows): " + ", ".join(f"`{f['path']}` (`{f['sha256']}`)" for f in files)
-          for split, files in data_hashes.items()],
-        "", "Training rows by source (`authored`: written for the project; others: real text used as "
-        "compliant background negatives, weight " + f"{config['data']['background_weight']}): "
-        + ", ".join(f"{source} {count}" for source, count in facts.get("train_rows_by_source", {}).items()),
+        "`data/README.md`) and any rows added to it. Files, SHA-256 and rows:",
+        *[f"- {split}: `{f['path']}`: `{f['sha256']}` ({f['rows']} rows)"
+          for split, files in data_files.items() for f in files],
+        "", "Training rows by source (`authored`: written for the project; any other: real text used as "
+        f"compliant background negatives, sample weight {config['data']['background_weight']}): "
+        + ", ".join(f"{source} {count}" for source, count in facts.get("train_rows_by_source", {}).items()) + ".",
+        *_lineage(facts.get("parent"), data_files),
         "", "## Thresholds (tuned for F1 on dev)",
         "| label | threshold |", "|---|---|", *[f"| {k} | {v:.3f} |" for k, v in thresholds.items()],
         "", f"## Test-split metrics (n = {test['n']})", *_metric_rows(test),

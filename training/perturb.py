@@ -11,27 +11,30 @@ Nothing is loaded at import time; OpenCC converters are created on first use.
 """
 from __future__ import annotations
 
-import dataclasses
 import random
 import re
 import unicodedata
 from collections.abc import Callable, Iterable, Sequence
 from functools import lru_cache
 
-from collectguard.inference.normalize import opencc_converter
-from collectguard.inference.records import LabelledRow
-
 # --- script_swap -------------------------------------------------------------------------------
+
+
+@lru_cache(maxsize=2)
+def _opencc(config: str):
+    import opencc  # imported on first use: loading its dictionaries takes a moment
+
+    return opencc.OpenCC(config)
 
 
 def is_traditional(text: str) -> bool:
     """True when OpenCC's ``t2s`` changes the text, i.e. it has traditional-only characters."""
-    return opencc_converter("t2s").convert(text) != text
+    return _opencc("t2s").convert(text) != text
 
 
 def script_swap(text: str, rng: random.Random) -> str:
     """Traditional text to simplified, anything else to traditional (OpenCC ``t2s`` / ``s2t``)."""
-    return opencc_converter("t2s" if is_traditional(text) else "s2t").convert(text)
+    return _opencc("t2s" if is_traditional(text) else "s2t").convert(text)
 
 
 # --- no_punctuation ----------------------------------------------------------------------------
@@ -71,6 +74,12 @@ HOMOPHONES: dict[str, str] = {
     "违约": "为约", "滞纳金": "制纳金", "协商": "鞋商", "联系人": "连系人", "上门": "尚门",
     "身份证": "身分证", "短信": "短新", "单位": "单为", "同事": "同是", "刑事": "行事", "本金": "本今",
 }
+TRADITIONAL_HOMOPHONES: dict[str, str] = {
+    "徵信": "徵性", "逾期": "魚期", "律師": "律絲", "立案": "例案", "通訊錄": "通迅錄", "法院": "發院",
+    "還款": "環款", "還錢": "環錢", "起訴": "起速", "坐牢": "做牢", "公安": "公按", "曝光": "爆光",
+    "欠款": "欠寬", "利息": "力息", "催收": "催手", "傳票": "傳飄", "詐騙": "炸騙", "警察": "井察",
+    "銀行": "銀航", "執行": "直行", "違約": "為約", "協商": "鞋商", "聯絡人": "連絡人", "單位": "單為",
+}
 
 
 def _alternation(words: Iterable[str]) -> re.Pattern:
@@ -78,23 +87,16 @@ def _alternation(words: Iterable[str]) -> re.Pattern:
     return re.compile("|".join(re.escape(w) for w in sorted(set(words), key=len, reverse=True)))
 
 
-@lru_cache(maxsize=1)
-def traditional_homophones() -> dict[str, str]:
-    """:data:`HOMOPHONES` in traditional characters (OpenCC ``s2tw``), for traditional transcripts."""
-    convert = opencc_converter("s2tw").convert
-    return {convert(word): convert(error) for word, error in HOMOPHONES.items()}
-
-
 @lru_cache(maxsize=2)
 def _homophone_re(traditional: bool) -> re.Pattern:
-    return _alternation(traditional_homophones() if traditional else HOMOPHONES)
+    return _alternation(TRADITIONAL_HOMOPHONES if traditional else HOMOPHONES)
 
 
 def homophones(text: str, rng: random.Random, probability: float = 0.7) -> str:
     """Replace each dictionary word by its ASR homophone with ``probability`` (0.7), using the
     dictionary of the text's script."""
     traditional = is_traditional(text)
-    table = traditional_homophones() if traditional else HOMOPHONES
+    table = TRADITIONAL_HOMOPHONES if traditional else HOMOPHONES
     return _homophone_re(traditional).sub(
         lambda m: table[m.group()] if rng.random() < probability else m.group(), text)
 
@@ -130,7 +132,7 @@ def disguised_profanity(text: str, rng: random.Random) -> str:
     in the text's script); a text without any comes back unchanged."""
     if not _profanity_re().search(text):
         return text
-    convert = opencc_converter("s2t").convert if is_traditional(text) else str
+    convert = _opencc("s2t").convert if is_traditional(text) else str
 
     def disguise(match: re.Match) -> str:
         word = match.group()
@@ -148,8 +150,8 @@ _CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
 @lru_cache(maxsize=1)
 def _protected_re() -> re.Pattern:
     """Words that carry a label's meaning: never split by a filler."""
-    return _alternation([*HOMOPHONES, *HOMOPHONES.values(), *traditional_homophones(),
-                         *traditional_homophones().values(), *PROFANITY, *NOT_PROFANITY])
+    return _alternation([*HOMOPHONES, *HOMOPHONES.values(), *TRADITIONAL_HOMOPHONES,
+                         *TRADITIONAL_HOMOPHONES.values(), *PROFANITY, *NOT_PROFANITY])
 
 
 def _boundaries(text: str) -> list[int]:
@@ -166,7 +168,7 @@ def asr_fillers(text: str, rng: random.Random) -> str:
     """An ASR-style transcript: no punctuation, 1-3 fillers (嗯, 那个, ...; in the text's script) at
     pauses or character boundaries and, half the time, a stutter that repeats the first one or two
     characters of a phrase (你你你)."""
-    convert = opencc_converter("s2t").convert if is_traditional(text) else str
+    convert = _opencc("s2t").convert if is_traditional(text) else str
     text = no_punctuation(text, rng)
     if rng.random() < 0.5:
         starts = [i for i in range(len(text)) if (i == 0 or text[i - 1] == " ") and _CJK.match(text[i])]
@@ -206,19 +208,24 @@ def perturb(texts: Sequence[str], name: str, seed: int) -> list[str]:
     return [PERTURBATIONS[name](text, random.Random(f"{seed}:{i}")) for i, text in enumerate(texts)]
 
 
-def augment_rows(rows: Sequence[LabelledRow], seed: int) -> list[LabelledRow]:
-    """The original (train) rows followed by, for each row, one copy changed by a perturbation drawn
-    at random from ``AUGMENTATIONS``; the copy keeps the labels and gets the id ``<id>~aug-<name>``.
-    A copy identical to its original is skipped. Never use it on dev or test rows."""
-    copies = []
-    for row in rows:
-        rng = random.Random(f"{seed}:{row.id}")  # per row: one row's copy does not depend on the others
-        name = rng.choice(AUGMENTATIONS)
-        text = PERTURBATIONS[name](row.text, rng)
-        if text == row.text:
-            continue
-        script = row.script
-        if name == "script_swap":
-            script = "traditional" if is_traditional(text) else "simplified"
-        copies.append(dataclasses.replace(row, id=f"{row.id}~aug-{name}", text=text, script=script))
-    return [*rows, *copies]
+def augmented_copy(row: dict, seed: int) -> dict:
+    """A copy of a labelled row (a dict with ``id``, ``text``, ``script``...) changed by a perturbation drawn
+    at random from ``AUGMENTATIONS``; it keeps the labels and every other field and gets the id
+    ``<id>~aug-<name>``. The text may come back unchanged (nothing for the perturbation to change)."""
+    rng = random.Random(f"{seed}:{row['id']}")  # per row: one row's copy does not depend on the others
+    name = rng.choice(AUGMENTATIONS)
+    text = PERTURBATIONS[name](row["text"], rng)
+    script = row["script"]
+    if name == "script_swap":
+        script = "traditional" if is_traditional(text) else "simplified"
+    return {**row, "id": f"{row['id']}~aug-{name}", "text": text, "script": script}
+
+
+def augment_dataset(dataset, seed: int):
+    """The (train) rows of a ``datasets.Dataset`` followed by one :func:`augmented_copy` of each row; a
+    copy identical to its original is left out. Never use it on dev or test rows."""
+    from datasets import concatenate_datasets
+
+    copies = dataset.map(augmented_copy, fn_kwargs={"seed": seed}, desc="augmenting")
+    changed = [i for i, (old, new) in enumerate(zip(dataset["text"], copies["text"], strict=True)) if old != new]
+    return concatenate_datasets([dataset, copies.select(changed)])

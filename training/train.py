@@ -8,12 +8,12 @@ in ``DIR`` (a stale ``model.onnx`` or another kind's weights).
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import shutil
 import subprocess
 import tempfile
 import time
-from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -21,19 +21,21 @@ import numpy as np
 import yaml
 
 from collectguard.inference.classifier import Classifier
-from collectguard.inference.labels import VIOLATIONS, to_multi_hot
+from collectguard.inference.labels import VIOLATIONS
 from collectguard.inference.modeldir import (
     METRICS_FILE,
     TFIDF_LOGREG,
     TRANSFORMER,
     ModelMetadata,
+    model_fingerprint,
+    read_metadata,
     write_heldout,
     write_json,
 )
-from collectguard.inference.textio import sha256_of
+from collectguard.inference.records import LabelledDataError
 
-from .config import Config, ConfigError, config_help, load_config
-from .data import expand, split_rows, to_dataset
+from .config import Config, ConfigError, config_help, data_files, load_config
+from .data import label_matrix, load_labelled_dataset, provenance, rows_by_source, with_background
 from .metrics import multilabel_metrics, tune_thresholds
 from .model_card import model_card
 
@@ -54,53 +56,77 @@ def code_version() -> str:
     return version("collectguard")
 
 
-def evaluate_rows(classifier: Classifier, rows) -> tuple[np.ndarray, np.ndarray]:
-    """Truth and probabilities of ``rows`` through the shipping prediction path."""
-    truth = np.array([to_multi_hot(r.labels) for r in rows], dtype=int).reshape(-1, len(VIOLATIONS))
-    return truth, classifier.predict_proba([r.text for r in rows])
+def predict_labelled(classifier: Classifier, texts: Sequence[str], labels: Sequence[Sequence[str]]
+                     ) -> tuple[np.ndarray, np.ndarray]:
+    """Truth (n, 4) and probabilities of labelled texts through the shipping prediction path."""
+    return label_matrix(labels), classifier.predict_proba(list(texts))
 
 
-def fit(config: Config, train_rows, dev_rows, workdir: Path, quiet: bool) -> tuple[object, dict]:
+def load_data(config: Config) -> dict[str, tuple[list[Path], object]]:
+    """``{split: (files, datasets.Dataset)}`` for ``data.train``, ``data.dev`` and ``data.test``."""
+    data = {}
+    for name in ("train", "dev", "test"):
+        files = data_files(getattr(config.data, name), f"data.{name}")
+        try:
+            data[name] = files, load_labelled_dataset(files, config.data.cache_dir or None)
+        except LabelledDataError as exc:
+            raise ConfigError(f"data.{name}: {exc}") from None
+    return data
+
+
+def fit(config: Config, train, dev, workdir: Path, quiet: bool) -> tuple[object, dict]:
     """The trained scorer (in memory) and facts for the model card."""
-    train = to_dataset(train_rows, config.normalization, config.data.background_weight)
     if config.model.kind == TRANSFORMER:
         from .fit_transformer import fit_transformer
 
-        return fit_transformer(config, train, to_dataset(dev_rows, config.normalization), workdir, quiet)
+        return fit_transformer(config, train, dev, workdir, quiet)
     from .fit_baseline import fit_baseline
 
     return fit_baseline(config, train), {"precision": "fp64"}
 
 
-def data_hashes(config: Config) -> dict[str, list[dict]]:
-    """Path and SHA-256 of every file of each split."""
-    return {key: [{"path": str(p), "sha256": sha256_of(p)} for p in expand(patterns)]
-            for key, patterns in (("train", config.data.train), ("dev", config.data.dev),
-                                  ("test", [config.data.test]))}
+def parent_facts(parent: str) -> dict | None:
+    """What the model card records of the model this one was retrained from."""
+    if not parent:
+        return None
+    parent_dir = Path(parent)
+    config = yaml.safe_load((parent_dir / "training_config.yaml").read_text(encoding="utf-8")) \
+        if (parent_dir / "training_config.yaml").is_file() else {}
+    hashes = json.loads((parent_dir / "data_hashes.json").read_text(encoding="utf-8")) \
+        if (parent_dir / "data_hashes.json").is_file() else {}
+    return {"path": str(parent_dir), "name": config.get("name", ""), "fingerprint": model_fingerprint(parent_dir),
+            "code_version": read_metadata(parent_dir).code_version,
+            "data_sha256": sorted({f["sha256"] for files in hashes.values() for f in files})}
 
 
 def build_classifier(config: Config, output_dir: Path, quiet: bool = False) -> tuple[Classifier, dict]:
     """Train, tune thresholds on dev, measure on test and write the whole model directory into
     ``output_dir`` (which must be new). Returns the classifier and its ``metrics.json`` content."""
-    splits = split_rows(config.data)
-    train_rows = splits["train"]
-    if config.training.augment:  # only the train split; dev and test are never augmented
-        from .perturb import augment_rows
+    if quiet:
+        from datasets.utils.logging import disable_progress_bar
 
-        train_rows = augment_rows(train_rows, config.training.seed)
+        disable_progress_bar()
+    data = load_data(config)
+    train, dev, test = (data[name][1] for name in ("train", "dev", "test"))
+    train = with_background(train, config.data.background_weight, config.data.background_per_source)
+    if config.training.augment:  # only the train split; dev and test are never augmented
+        from .perturb import augment_dataset
+
+        train = augment_dataset(train, config.training.seed)
     started = time.perf_counter()
-    scorer, facts = fit(config, train_rows, splits["dev"], output_dir / "work", quiet)
+    scorer, facts = fit(config, train, dev, output_dir / "work", quiet)
     facts.update(train_seconds=time.perf_counter() - started, code_version=code_version(),
-                 rows={name: len(rows) for name, rows in splits.items()}, train_rows=len(train_rows),
-                 train_rows_by_source=dict(Counter(r.source for r in train_rows)))
+                 rows={name: len(dataset) for name, (_, dataset) in data.items()}, train_rows=len(train),
+                 train_rows_by_source=rows_by_source(train),
+                 parent=parent_facts(config.parent))
     metadata = ModelMetadata(kind=TRANSFORMER if config.model.kind == TRANSFORMER else TFIDF_LOGREG,
                              normalization=config.normalization, max_length=config.model.max_length,
                              window_stride=config.model.window_stride, code_version=facts["code_version"])
     classifier = Classifier(scorer, dict.fromkeys(VIOLATIONS, 0.5), metadata)
-    dev_truth, dev_probs = evaluate_rows(classifier, splits["dev"])
+    dev_truth, dev_probs = predict_labelled(classifier, dev["text"], dev["labels"])
     thresholds = tune_thresholds(dev_truth, dev_probs)
     classifier.thresholds = np.array([thresholds[v] for v in VIOLATIONS], dtype=np.float32)
-    test_truth, test_probs = evaluate_rows(classifier, splits["test"])
+    test_truth, test_probs = predict_labelled(classifier, test["text"], test["labels"])
     metrics = {
         "dev": multilabel_metrics(dev_truth, classifier.decide(dev_probs), dev_probs),
         "test": multilabel_metrics(test_truth, classifier.decide(test_probs), test_probs),
@@ -109,13 +135,13 @@ def build_classifier(config: Config, output_dir: Path, quiet: bool = False) -> t
     shutil.rmtree(output_dir / "work", ignore_errors=True)
     classifier.save_pretrained(output_dir)
     write_json(output_dir / METRICS_FILE, metrics)
-    write_heldout(output_dir, [r.id for r in splits["test"]], test_truth, test_probs)
+    write_heldout(output_dir, test["id"], test_truth, test_probs)
     resolved = config.to_dict()
     (output_dir / "training_config.yaml").write_text(yaml.safe_dump(resolved, allow_unicode=True, sort_keys=False),
                                                      encoding="utf-8")
-    hashes = data_hashes(config)
-    write_json(output_dir / "data_hashes.json", hashes)
-    (output_dir / "README.md").write_text(model_card(resolved, metrics, thresholds, hashes, facts), encoding="utf-8")
+    files = {name: provenance(paths, dataset) for name, (paths, dataset) in data.items()}
+    write_json(output_dir / "data_hashes.json", files)
+    (output_dir / "README.md").write_text(model_card(resolved, metrics, thresholds, files, facts), encoding="utf-8")
     return classifier, metrics
 
 
