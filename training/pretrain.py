@@ -64,6 +64,29 @@ class MaskingCollator(TrainerCallback):
         return self.masking(examples)
 
 
+def masked_lm_loss(model, input_ids, labels, attention_mask=None):
+    """Cross-entropy of the MLM head at the masked positions only. ``BertForMaskedLM`` runs its head
+    (a vocabulary-sized output layer) at every position; with a 16k-character vocabulary and a small
+    encoder that costs more than the encoder, for the same loss."""
+    import torch
+
+    hidden = model.base_model(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
+    masked = labels != -100
+    head = model.cls if hasattr(model, "cls") else model.lm_head  # BERT / RoBERTa
+    return torch.nn.functional.cross_entropy(head(hidden[masked]).float(), labels[masked])
+
+
+def _trainer_class():
+    from transformers import Trainer
+
+    class MaskedPositionsTrainer(Trainer):
+        def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
+            loss = masked_lm_loss(model, inputs["input_ids"], inputs["labels"], inputs.get("attention_mask"))
+            return (loss, {"loss": loss}) if return_outputs else loss
+
+    return MaskedPositionsTrainer
+
+
 def load_model(args: argparse.Namespace, tokenizer_dir: Path):
     """Tokenizer and ``BertForMaskedLM``-style model: a hub name or local directory, or a fresh model of
     the given shape with the character vocabulary of ``training/tiny.py``."""
@@ -112,13 +135,14 @@ def training_arguments(args: argparse.Namespace, run: Path, precision: str):
         save_total_limit=args.keep_checkpoints, seed=args.seed, data_seed=args.seed,
         bf16=precision == "bf16", fp16=precision == "fp16", use_cpu=not torch.cuda.is_available(),
         report_to="none", disable_tqdm=True, dataloader_num_workers=0, remove_unused_columns=False,
+        prediction_loss_only=True,
     )
 
 
 def pretrain(args: argparse.Namespace, extra_callbacks: Sequence = ()) -> dict:
     """Run (or resume) the pretraining of ``args``; returns the facts written to ``pretraining.json``
     (``complete`` False when ``--max-minutes`` stopped it first)."""
-    from transformers import Trainer, set_seed
+    from transformers import set_seed
     from transformers.trainer_callback import PrinterCallback, ProgressCallback
 
     from .fit_transformer import resolve_precision
@@ -147,7 +171,7 @@ def pretrain(args: argparse.Namespace, extra_callbacks: Sequence = ()) -> dict:
     tokens_per_step = args.batch_size * args.block_length
     budget = TimeBudget(args.save_minutes * 60, args.max_minutes * 60)
     collator = MaskingCollator(tokenizer, args.mlm_probability, args.whole_word_mask, args.seed)
-    trainer = Trainer(model=model, args=arguments, train_dataset=train_set, eval_dataset=held_out,
+    trainer = _trainer_class()(model=model, args=arguments, train_dataset=train_set, eval_dataset=held_out,
                       data_collator=collator, processing_class=tokenizer,
                       callbacks=[collator, budget, Snapshots(args.snapshot_at, run / "snapshots"),
                                  *([] if args.quiet else [ProgressBar(tokens_per_step)]), *extra_callbacks])
