@@ -295,7 +295,7 @@ def test_audit_plan_with_a_pilot_needs_fewer_rows_for_ppi(scored_file, tmp_path,
 
 def test_shift_simulation_measures_audits_and_model_corrections(baseline_model):
     from collectguard.inference.classifier import Classifier
-    from collectguard.inference.prevalence.shift_sim import CORPUS_SIZE, simulate_shift, summarize_shift
+    from collectguard.inference.prevalence.shift_sim import CORPUS_SIZE, simulate_shift, slice_rates, summarize_shift
     from collectguard.inference.records import load_labelled
 
     model_dir, _ = baseline_model
@@ -312,3 +312,7 @@ def test_shift_simulation_measures_audits_and_model_corrections(baseline_model):
     assert ((threat - 0.04).abs() < 4 * np.sqrt(0.04 * 0.96 / CORPUS_SIZE)).all()
     summary = summarize_shift(results)
     assert summary["reps"].eq(2).all() and summary["coverage"].between(0, 1).all()
+    rates = slice_rates(truth, classifier.predict_proba([r.text for r in rows]), meta, classifier.thresholds,
+                        ["clean->chat"])
+    assert list(rates.index) == ["all rows", "style=clean", "style=chat"]
+    assert rates.loc["style=chat", "rows"] == sum(r.style == "chat" for r in rows)

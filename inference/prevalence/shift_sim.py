@@ -148,10 +148,34 @@ def shift_overview(summary: pd.DataFrame) -> pd.DataFrame:
                        reps=("reps", "min")).reset_index()
 
 
-def shift_tables(summary: pd.DataFrame, header: str) -> str:
-    """Markdown: the overview, then coverage and width per label for the simple design."""
+def slice_rates(truth, probs, meta: dict, thresholds, scenarios) -> pd.DataFrame:
+    """The model's detection (tpr) and false-alarm (fpr) rates per label on each slice the scenarios
+    use: how far the error rates the corrections assume are from those on the corpus's slice."""
+    truth = np.asarray(truth, dtype=bool)
+    decisions = np.asarray(probs) >= np.asarray(thresholds, dtype=np.float32)
+    specs = {"all rows": None} | {f"{field}={value}": (field, value) for name in scenarios
+                                  if SHIFT_SCENARIOS[name] for field, value in SHIFT_SCENARIOS[name]}
+    rows = []
+    for name, spec in specs.items():
+        keep = np.ones(len(truth), dtype=bool) if spec is None else _slice(meta, spec)
+        t, d = truth[keep], decisions[keep]
+        row = {"slice": name, "rows": int(keep.sum())}
+        for k, label in enumerate(LABELS[:-1]):
+            row[f"{label} tpr"] = float((t[:, k] & d[:, k]).sum() / max(t[:, k].sum(), 1))
+            row[f"{label} fpr"] = float((~t[:, k] & d[:, k]).sum() / max((~t[:, k]).sum(), 1))
+        rows.append(row)
+    return pd.DataFrame(rows).set_index("slice")
+
+
+def shift_tables(summary: pd.DataFrame, header: str, rates: pd.DataFrame | None = None) -> str:
+    """Markdown: the slices' error rates, the overview, then coverage and width per label for the
+    simple design."""
     overview = shift_overview(summary)
-    sections = [header, "Over the five labels (model-based methods do not use the audit: one row per scenario):\n\n"
+    sections = [header]
+    if rates is not None:
+        sections.append("The model's error rates on each slice (dev and test rows, the model's thresholds):\n\n"
+                        + markdown_table(rates))
+    sections += ["Over the five labels (model-based methods do not use the audit: one row per scenario):\n\n"
                 + markdown_table(overview.set_index(["scenario", "design", "audit_size", "method"]))]
     for column in ("coverage", "width"):
         part = summary[summary["method"].isin(["ppi", "classical", *MODEL_METHODS])

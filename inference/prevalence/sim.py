@@ -242,7 +242,15 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def shift_main(args: argparse.Namespace, rows, truth: np.ndarray, probs: np.ndarray, thresholds) -> int:
     """``--shift``: run, write ``shift_results.csv``, ``shift_summary.csv`` and ``shift_table.md``."""
-    from .shift_sim import CORPUS_SIZE, TARGETS, shift_overview, shift_tables, simulate_shift, summarize_shift
+    from .shift_sim import (
+        CORPUS_SIZE,
+        TARGETS,
+        shift_overview,
+        shift_tables,
+        simulate_shift,
+        slice_rates,
+        summarize_shift,
+    )
 
     meta = {"style": [r.style for r in rows], "script": [r.script for r in rows]}
     results = simulate_shift(truth, probs, meta, thresholds, args.scenarios, args.reps, args.bootstrap, args.seed,
@@ -255,7 +263,9 @@ def shift_main(args: argparse.Namespace, rows, truth: np.ndarray, probs: np.ndar
     header = (f"Model {args.model}; data {data}: {len(truth)} labelled rows. Corpus of {CORPUS_SIZE} utterances at "
               f"{', '.join(f'{v:.0%}' for v in TARGETS)} (threat, insult, deception, privacy); {args.reps} "
               f"repetitions per scenario, {args.bootstrap} bootstrap replicates, seed {args.seed}.")
-    (args.out / "shift_table.md").write_text(shift_tables(summary, header), encoding="utf-8")
+    rates = slice_rates(truth, probs, meta, thresholds, args.scenarios)
+    (args.out / "shift_table.md").write_text(shift_tables(summary, header, rates), encoding="utf-8")
+    print(rates.to_string(float_format=lambda v: f"{v:.3f}"))
     print(shift_overview(summary).to_string(index=False, float_format=lambda v: f"{v:.3f}"))
     print(f"wrote {args.out}: {len(results)} estimates from {args.reps} repetitions x {len(args.scenarios)} scenarios")
     return 0
