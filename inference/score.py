@@ -252,6 +252,14 @@ class PartStore:
                 for m in metas]
 
 
+def recorded_precision(output: str | Path) -> str | None:
+    """The precision an interrupted run into ``output`` scored with, from its parts' manifest."""
+    manifest = Path(output).with_name(Path(output).name + ".parts") / "manifest.json"
+    if not manifest.is_file():
+        return None
+    return json.loads(manifest.read_text(encoding="utf-8"))["facts"].get("load", {}).get("precision")
+
+
 def _differences(old: dict, new: dict) -> list[str]:
     names = {"inputs": "input files", "options": "options", "model": "model's content (weights, thresholds or "
              "normalisation)", "load": "backend or precision", "output": "output format", "calls_out": "--calls-out"}
@@ -344,7 +352,11 @@ def score_file(model: str | Path | Classifier, inputs: Sequence[str | Path], out
     if classifier is not None and (engine == "ray" or classifier.model_dir is None):
         raise ValueError("pass a model directory for the ray engine or for a classifier that was never saved")
     model_dir = Path(classifier.model_dir if classifier else model)
+    if resume and load_options.get("precision") == "auto":  # resume with what the interrupted run measured
+        load_options = {**load_options, "precision": recorded_precision(output) or "auto"}
     classifier = classifier or Classifier.from_pretrained(model_dir, **load_options)  # fails before any write
+    # the precision in use (``auto`` is resolved by a measurement that can differ between runs)
+    load_options = {**load_options, "precision": getattr(classifier.scorer, "precision", "fp64")}
     plan = plan_run(model_dir, inputs, output, calls_out, options, load_options, overwrite, resume)
     store = PartStore(plan, resume, overwrite)
     done = store.done()

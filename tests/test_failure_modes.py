@@ -322,3 +322,23 @@ def test_pipeline_truncates_texts_longer_than_the_position_limit(tiny_model):
     classify = pipeline("text-classification", model=str(tiny_model[0]), top_k=None, function_to_apply="sigmoid")
     scores = classify(["您好这里是客服中心请您按时还款" * 60], truncation=True)[0]
     assert len(scores) == 4
+
+
+def test_resume_with_precision_auto_keeps_the_precision_the_run_started_with(tiny_model, tmp_path, monkeypatch):
+    """``auto`` picks fp32 or bf16 by timing, which can differ between runs: a resumed run must score
+    with the precision the interrupted one used, never mix two in one output."""
+    import collectguard.inference.score as score
+
+    src = write_input(tmp_path / "in.csv")
+    out = tmp_path / "out.parquet"
+    monkeypatch.setattr(score, "finish", lambda *a: (_ for _ in ()).throw(KeyboardInterrupt))
+    with pytest.raises(KeyboardInterrupt):
+        score_file(tiny_model[0], [src], out, precision="auto", progress=False)
+    monkeypatch.undo()
+    started_with = score.recorded_precision(out)
+    assert started_with in ("fp32", "bf16")
+    other = "bf16" if started_with == "fp32" else "fp32"
+    with pytest.raises(TableError, match="backend or precision"):  # a different precision is refused
+        score_file(tiny_model[0], [src], out, precision=other, resume=True, progress=False)
+    result = score_file(tiny_model[0], [src], out, precision="auto", resume=True, progress=False)
+    assert result.rows == len(ROWS) and result.resumed_chunks == 1

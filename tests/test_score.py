@@ -141,7 +141,7 @@ def test_resume_after_sigkill_matches_an_uninterrupted_run(tiny_model, tmp_path)
     score_file(tiny_model[0], [src], reference, options=ScoreOptions(chunk_rows=100), progress=False)
     out = tmp_path / "out.parquet"
     command = [sys.executable, "-m", "collectguard", "score", "--model", str(tiny_model[0]), str(src),
-               "--out", str(out), "--chunk-rows", "100", "--quiet"]
+               "--out", str(out), "--chunk-rows", "100", "--quiet", "--precision", "fp32"]
     process = subprocess.Popen(command, cwd=os.getcwd())
     parts = tmp_path / "out.parquet.parts"
     deadline = time.time() + 120
