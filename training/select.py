@@ -118,12 +118,14 @@ def _without_near_duplicates(texts: list[str], order: np.ndarray, labelled_texts
         reference = [*labelled_texts, *(texts[i] for i in kept)]
         blocked = {i for i, _, _ in near_duplicate_pairs([texts[c] for c in candidates], reference,
                                                          NEAR_DUPLICATE_JACCARD)} if reference else set()
-        within = {}
-        for i, j, _ in near_duplicate_pairs([texts[c] for c in candidates]):  # i < j: keep the earlier one
-            within.setdefault(j, i)
+        earlier: dict[int, set[int]] = {}  # position -> earlier positions of the block it nearly repeats
+        for i, j, _ in near_duplicate_pairs([texts[c] for c in candidates]):
+            earlier.setdefault(j, set()).add(i)
+        taken: set[int] = set()
         for position, row in enumerate(candidates):
-            if position in blocked or (position in within and within[position] not in blocked):
+            if position in blocked or earlier.get(position, set()) & taken:
                 continue
+            taken.add(position)
             kept.append(row)
             if len(kept) == wanted:
                 break
