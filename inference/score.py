@@ -356,7 +356,8 @@ def score_file(model: str | Path | Classifier, inputs: Sequence[str | Path], out
         load_options = {**load_options, "precision": recorded_precision(output) or "auto"}
     classifier = classifier or Classifier.from_pretrained(model_dir, **load_options)  # fails before any write
     # the precision in use (``auto`` is resolved by a measurement that can differ between runs)
-    load_options = {**load_options, "precision": getattr(classifier.scorer, "precision", "fp64")}
+    if hasattr(classifier.scorer, "precision"):  # transformers; the baseline has no precision to choose
+        load_options = {**load_options, "precision": classifier.scorer.precision}
     plan = plan_run(model_dir, inputs, output, calls_out, options, load_options, overwrite, resume)
     store = PartStore(plan, resume, overwrite)
     done = store.done()
