@@ -19,8 +19,8 @@ def how_to_provide(name: str) -> str:
     return (f"base model {name!r} could not be loaded. On a machine with internet access run\n"
             f"  huggingface-cli download {name} --local-dir models/base/{name.split('/')[-1]}\n"
             f"copy that folder here and pass --set model.base_model=models/base/{name.split('/')[-1]}\n"
-            "(or set HF_HOME to a cache that holds it). For a smoke run without pretrained weights use "
-            "--config training/configs/tiny.yaml.")
+            "(or set HF_HOME to a cache that holds it). Without a download, use the small encoder pretrained "
+            "in this project: --config training/configs/zh-small.yaml (docs/pretraining.md).")
 
 
 def load_base_model(config: ModelConfig, workdir: Path):
