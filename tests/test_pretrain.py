@@ -1,5 +1,6 @@
 """``collectguard pretrain``: loss falls, resume is exact, evaluation texts are refused, the result
 loads with AutoModelForMaskedLM and fine-tunes as ``model.base_model``; the precision choice."""
+import dataclasses
 import json
 
 import numpy as np
@@ -155,3 +156,34 @@ def test_auto_precision_keeps_the_faster_measured_one(monkeypatch, fp32_s, bf16_
     assert precision.fastest_cpu_precision(model, training=True) == expected
     monkeypatch.setattr(precision, "cpu_supports_bf16", lambda: False)
     assert precision.fastest_cpu_precision(model, training=False) == "fp32"
+
+
+def test_shipped_zh_small_is_a_small_fp16_masked_lm_that_the_zh_small_config_fine_tunes(tmp_path):
+    import torch
+    from safetensors import safe_open
+    from transformers import AutoModelForMaskedLM, AutoTokenizer
+
+    from collectguard.training.base_model import load_base_model
+    from collectguard.training.config import load_config
+    from collectguard.training.paths import PROJECT_ROOT
+    from collectguard.training.tiny import character_vocabulary
+
+    folder = PROJECT_ROOT / "models" / "pretrained" / "zh-small"
+    weights = folder / "model.safetensors"
+    assert weights.stat().st_size <= 25 * 2**20
+    with safe_open(weights, "pt") as handle:
+        assert {handle.get_slice(k).get_dtype() for k in handle.keys()} == {"F16"}
+    card = (folder / "README.md").read_text(encoding="utf-8")
+    assert "held-out MLM loss" in card and "SHA-256" in card and "Apache-2.0" in card
+    tokenizer = AutoTokenizer.from_pretrained(folder)
+    assert tokenizer.convert_ids_to_tokens(list(range(len(tokenizer)))) == character_vocabulary()
+    masked_lm = AutoModelForMaskedLM.from_pretrained(folder, dtype=torch.float32).eval()
+    batch = tokenizer(["逾期会影响你的征[MASK]"], return_tensors="pt")
+    with torch.no_grad():
+        logits = masked_lm(**batch).logits
+    assert torch.isfinite(logits).all()
+    config = load_config(CONFIGS / "zh-small.yaml")
+    assert config.model.base_model == "models/pretrained/zh-small"
+    _, classifier = load_base_model(dataclasses.replace(config.model, base_model=str(folder)), tmp_path)
+    assert torch.equal(classifier.bert.embeddings.word_embeddings.weight,
+                       masked_lm.bert.embeddings.word_embeddings.weight)

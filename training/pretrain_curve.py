@@ -25,7 +25,7 @@ from collectguard.inference.labels import VIOLATIONS, to_multi_hot
 from collectguard.inference.records import load_labelled
 
 from .config import load_config
-from .evaluate import evaluate, flag_rates, write_outputs
+from .evaluate import evaluate, write_outputs
 from .paths import COLD_TEST_CSV, CONFIGS_DIR, EVAL_CORPORA_DIR, SPLITS_DIR
 from .train import train_model
 
@@ -43,20 +43,23 @@ def scoring_speed(classifier: Classifier, texts: list[str], repeats: int = 2) ->
 
 
 def measure(model_dir: Path, out: Path, baseline: Path | None, test: Path, n_bootstrap: int) -> dict:
-    """Evaluation of one model: ``metrics.json`` of ``collectguard evaluate`` plus ATEC false alarms,
-    scoring speed and the test decisions (``decisions.npy``), kept in ``out``."""
+    """Evaluation of one model: ``metrics.json`` of ``collectguard evaluate --false-alarm-data COLD
+    --false-alarm-data ATEC`` plus the scoring speed and the test decisions (``decisions.npy``), kept
+    in ``out``."""
     if (out / "metrics.json").is_file():
         return json.loads((out / "metrics.json").read_text(encoding="utf-8"))
-    metrics, errors = evaluate(model_dir, [test], baseline, COLD_TEST_CSV, n_bootstrap)
+    metrics, errors = evaluate(model_dir, [test], baseline, [COLD_TEST_CSV, ATEC_HELDOUT], n_bootstrap)
     classifier = Classifier.from_pretrained(model_dir)
-    questions = [line.strip() for line in ATEC_HELDOUT.read_text(encoding="utf-8").splitlines() if line.strip()]
-    flags = classifier.decide(classifier.predict_proba(questions))
-    metrics["atec_false_alarm"] = {"path": str(ATEC_HELDOUT), **flag_rates(flags, n_bootstrap, 13)}
     texts = [r.text for r in load_labelled(test)]
     metrics["scoring_utterances_per_s"] = scoring_speed(classifier, texts)
     write_outputs(metrics, errors, out)
     np.save(out / "decisions.npy", classifier.decide(classifier.predict_proba(texts)))
     return json.loads((out / "metrics.json").read_text(encoding="utf-8"))
+
+
+def false_alarm_rate(metrics: dict, path: Path) -> float:
+    """The flagged share of the false-alarm file ``path`` in an evaluation's metrics."""
+    return next(f["any_violation_rate"] for f in metrics["false_alarm"] if Path(f["path"]) == path)
 
 
 def fine_tune(config_path: Path, base_model: str, seed: int, sets: list[str], out: Path) -> dict:
@@ -90,8 +93,9 @@ def summarise(name: str, runs: list[dict], truth, decisions, baseline_decisions,
         "point": name, "seeds": len(runs),
         "macro_f1": mean_sd(lambda r: r["eval"]["overall"]["macro_f1"]),
         "any_violation_f1": mean_sd(lambda r: r["eval"]["overall"]["any_violation"]["f1"]),
-        "cold_safe_false_alarm": mean_sd(lambda r: r["eval"]["false_alarm"]["safe"]["any_violation_rate"]),
-        "atec_false_alarm": mean_sd(lambda r: r["eval"]["atec_false_alarm"]["any_violation_rate"]),
+        "any_violation_recall": mean_sd(lambda r: r["eval"]["overall"]["any_violation"]["recall"]),
+        "cold_safe_false_alarm": mean_sd(lambda r: false_alarm_rate(r["eval"], COLD_TEST_CSV)),
+        "atec_false_alarm": mean_sd(lambda r: false_alarm_rate(r["eval"], ATEC_HELDOUT)),
         "fine_tune_minutes": mean_sd(lambda r: r["train"]["training"]["train_seconds"] / 60),
         "scoring_utterances_per_s": mean_sd(lambda r: r["eval"]["scoring_utterances_per_s"]),
         "per_seed_paired_macro_f1": values(lambda r: r["eval"]["compare"]["paired"]["macro_f1"]),
@@ -101,18 +105,19 @@ def summarise(name: str, runs: list[dict], truth, decisions, baseline_decisions,
 
 def markdown(rows: list[dict], baseline: dict) -> str:
     lines = ["| point | seeds | test macro-F1 (mean ± sd) | Δ macro-F1 vs baseline [95 % CI] | any-violation F1 | "
-             "COLD safe false alarms | ATEC false alarms | fine-tune min | scoring utt/s |",
-             "|---|---:|---|---|---:|---:|---:|---:|---:|",
+             "any-violation recall | COLD safe false alarms | ATEC false alarms | fine-tune min | scoring utt/s |",
+             "|---|---:|---|---|---:|---:|---:|---:|---:|---:|",
              f"| baseline (TF-IDF) | 1 | {baseline['overall']['macro_f1']:.3f} | – | "
              f"{baseline['overall']['any_violation']['f1']:.3f} | "
-             f"{baseline['false_alarm']['safe']['any_violation_rate']:.1%} | "
-             f"{baseline['atec_false_alarm']['any_violation_rate']:.1%} | – | "
+             f"{baseline['overall']['any_violation']['recall']:.3f} | "
+             f"{false_alarm_rate(baseline, COLD_TEST_CSV):.1%} | {false_alarm_rate(baseline, ATEC_HELDOUT):.1%} | – | "
              f"{baseline['scoring_utterances_per_s']:.0f} |"]
     for r in rows:
         d = r["vs_baseline"]["macro_f1"]
         lines.append(f"| {r['point']} | {r['seeds']} | {r['macro_f1']['mean']:.3f} ± {r['macro_f1']['sd']:.3f} | "
                      f"{d['mean_difference']:+.3f} [{d['ci'][0]:+.3f}, {d['ci'][1]:+.3f}] | "
-                     f"{r['any_violation_f1']['mean']:.3f} | {r['cold_safe_false_alarm']['mean']:.1%} | "
+                     f"{r['any_violation_f1']['mean']:.3f} | {r['any_violation_recall']['mean']:.3f} | "
+                     f"{r['cold_safe_false_alarm']['mean']:.1%} | "
                      f"{r['atec_false_alarm']['mean']:.1%} | {r['fine_tune_minutes']['mean']:.1f} | "
                      f"{r['scoring_utterances_per_s']['mean']:.0f} |")
     return "\n".join(lines) + "\n"
