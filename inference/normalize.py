@@ -14,22 +14,10 @@ from dataclasses import asdict, dataclass, field
 from functools import lru_cache
 from typing import Literal
 
-from .pii import CARD, EMAIL, ID_NUMBER, PHONE, mask_pii
+from .pii import mask_pii, mask_pii_v1
 
 NORMALIZATION_VERSIONS = (1, 2)
 
-_DIGIT_OR_MASK = r"[0-9*＊xX×]"
-_EMAIL_RE = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}")
-# Version 1 masking. Mainland resident ID: 18 characters (last may be X) or the old 15-digit form; masked
-# digits allowed.
-_ID_RE = re.compile(rf"(?<![0-9*])[1-9]{_DIGIT_OR_MASK}{{14}}(?:{_DIGIT_OR_MASK}{{2}}[0-9Xx*])?(?![0-9*])")
-# Bank cards: 16-19 digits, possibly grouped by spaces or dashes, masked digits allowed.
-_CARD_RE = re.compile(rf"(?<![0-9*])(?:{_DIGIT_OR_MASK}{{4}}[ -]?){{3}}{_DIGIT_OR_MASK}{{4,7}}(?![0-9*])")
-# Mainland mobile numbers (optionally +86), landlines with area code; masked digits allowed.
-_PHONE_RE = re.compile(
-    rf"(?<![0-9*])(?:\+?86[ -]?)?(?:1[3-9][0-9][ -]?{_DIGIT_OR_MASK}{{4}}[ -]?[0-9*]{{4}}"
-    rf"|0[0-9]{{2,3}}-[0-9]{{7,8}})(?![0-9*])"
-)
 _CONTROL_RE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u2028\u2029\ufeff]")
 _SPACE_RE = re.compile(r"\s+")
 
@@ -59,15 +47,7 @@ class NormalizationConfig:
         return cls(**{"version": 1, **data})
 
 
-def _mask_pii_v1(text: str) -> str:
-    """Version 1: e-mail addresses, ID, bank-card and phone numbers written with Arabic digits."""
-    text = _EMAIL_RE.sub(EMAIL, text)
-    text = _ID_RE.sub(ID_NUMBER, text)
-    text = _CARD_RE.sub(CARD, text)
-    return _PHONE_RE.sub(PHONE, text)
-
-
-PII_MASKERS = {1: _mask_pii_v1, 2: mask_pii}  # normalisation version -> its PII masker
+PII_MASKERS = {1: mask_pii_v1, 2: mask_pii}  # normalisation version -> its PII masker
 
 
 @lru_cache(maxsize=4)

@@ -379,3 +379,27 @@ def mask_pii(text: str) -> str:
         out += [text[position:start], PLACEHOLDERS[kind]]
         position = end
     return "".join(out) + text[position:]
+
+
+# Normalisation version 1's rules, frozen (model directories written before versions were recorded).
+_V1_DIGIT = r"[0-9*＊xX×]"
+_V1_EMAIL = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}")
+# Mainland resident ID: 18 characters (last may be X) or the old 15-digit form; masked
+# digits allowed.
+_V1_ID = re.compile(rf"(?<![0-9*])[1-9]{_V1_DIGIT}{{14}}(?:{_V1_DIGIT}{{2}}[0-9Xx*])?(?![0-9*])")
+# Bank cards: 16-19 digits, possibly grouped by spaces or dashes, masked digits allowed.
+_V1_CARD = re.compile(rf"(?<![0-9*])(?:{_V1_DIGIT}{{4}}[ -]?){{3}}{_V1_DIGIT}{{4,7}}(?![0-9*])")
+# Mainland mobile numbers (optionally +86), landlines with area code; masked digits allowed.
+_V1_PHONE = re.compile(
+    rf"(?<![0-9*])(?:\+?86[ -]?)?(?:1[3-9][0-9][ -]?{_V1_DIGIT}{{4}}[ -]?[0-9*]{{4}}"
+    rf"|0[0-9]{{2,3}}-[0-9]{{7,8}})(?![0-9*])"
+)
+
+
+def mask_pii_v1(text: str) -> str:
+    """The masking of normalisation version 1, frozen so that model directories trained with it score
+    unchanged: e-mail addresses, ID, bank-card and phone numbers written with Arabic digits."""
+    text = _V1_EMAIL.sub(EMAIL, text)
+    text = _V1_ID.sub(ID_NUMBER, text)
+    text = _V1_CARD.sub(CARD, text)
+    return _V1_PHONE.sub(PHONE, text)

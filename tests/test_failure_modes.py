@@ -259,6 +259,9 @@ def test_validate_reports_every_error_of_a_row(tmp_path, capsys):
     ("training.batch_size=0", "training.batch_size: expected a number >= 1"),
     ("training.epochs=0", "training.epochs: expected a number > 0"),
     ("model.kind=svm", "model.kind: 'svm' is not one of"),
+    ("training.epoch=3", "training.epoch: unknown key"),
+    ("training.epochs=three", "training.epochs: expected float"),
+    ("data.train=no/such/file.jsonl", "data.train: no such file"),
 ])
 def test_bad_config_values_name_the_key(override, message):
     with pytest.raises(ConfigError, match=message):

@@ -12,7 +12,7 @@ from collectguard.training.base_model import BaseModelNotFound, load_base_model
 from collectguard.training.config import ConfigError, ModelConfig, load_config
 from collectguard.training.metrics import multilabel_metrics, tune_threshold
 
-from .conftest import CONFIGS, FIXTURES, MINI
+from .conftest import FIXTURES
 
 TEXTS = ["再不还钱就把你欠钱的事发到你通讯录每个人", "您好，请问是张先生本人吗？", "你個廢柴，欠錢唔還"]
 
@@ -108,17 +108,6 @@ def test_metrics_match_hand_computation():
     anyv = metrics["any_violation"]
     assert (anyv["tp"], anyv["fp"], anyv["fn"], anyv["tn"]) == (3, 1, 0, 0)
     assert metrics["exact_match"] == pytest.approx(1 / 4)
-
-
-@pytest.mark.parametrize("override, message", [
-    ("training.epoch=3", "training.epoch: unknown key"),
-    ("training.epochs=three", "training.epochs: expected float"),
-    ("model.kind=svm", "model.kind"),
-    ("data.train=no/such/file.jsonl", "data.train: no such file"),
-])
-def test_bad_configs_name_the_key(override, message):
-    with pytest.raises(ConfigError, match=message):
-        load_config(CONFIGS / "tiny.yaml", [*MINI, override])
 
 
 def test_missing_config_file_is_a_clear_error(tmp_path):

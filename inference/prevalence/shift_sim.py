@@ -24,8 +24,6 @@ The truth is the corpus's own share of each label, the quantity all of them esti
 """
 from __future__ import annotations
 
-from concurrent.futures import ProcessPoolExecutor
-
 import numpy as np
 import pandas as pd
 
@@ -34,7 +32,7 @@ from .audit import allocate, neyman_priority, score_bins
 from .estimators import LABELS
 from .measure import Scored, heldout_rates_all, measure_group
 from .ppi import AuditSample, ppi_mean
-from .sim import rake
+from .sim import rake, run_repetitions
 
 # scenario: (held-out slice, corpus slice), each (field, value) or (field, "!value"); None: random halves
 SHIFT_SCENARIOS = {
@@ -122,12 +120,7 @@ def simulate_shift(truth, probs, meta: dict, thresholds, scenarios, reps: int, n
     truth = np.asarray(truth, dtype=bool)
     tasks = [(name, number, rep, seed, truth, probs, meta, thresholds, tuple(sizes), tuple(designs), n_boot)
              for number, name in enumerate(scenarios) for rep in range(reps)]
-    if workers > 1:
-        with ProcessPoolExecutor(workers) as pool:
-            parts = list(pool.map(shift_once, tasks, chunksize=4))
-    else:
-        parts = [shift_once(task) for task in tasks]
-    return pd.DataFrame([row for part in parts for row in part])
+    return run_repetitions(shift_once, tasks, workers, chunksize=4)
 
 
 def summarize_shift(results: pd.DataFrame) -> pd.DataFrame:

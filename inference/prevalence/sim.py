@@ -144,17 +144,23 @@ def _repetition(task) -> list[dict]:
             for row in simulate_once(rng, truth, probs, thresholds, targets, n_boot)]
 
 
+def run_repetitions(repetition, tasks: list, workers: int, chunksize: int) -> pd.DataFrame:
+    """The rows of ``repetition(task)`` for every task (a list of row dicts each), on ``workers``
+    processes when more than one."""
+    if workers > 1:
+        with ProcessPoolExecutor(workers) as pool:
+            parts = list(pool.map(repetition, tasks, chunksize=chunksize))
+    else:
+        parts = [repetition(task) for task in tasks]
+    return pd.DataFrame([row for part in parts for row in part])
+
+
 def simulate(truth, probs, thresholds, scenarios: dict, reps: int, n_boot: int, seed: int = 13,
              workers: int = 1) -> pd.DataFrame:
     """Every repetition of every scenario: one row per (scenario, rep, level, label, method)."""
     tasks = [(name, number, rep, seed, truth, probs, thresholds, targets, n_boot)
              for number, (name, targets) in enumerate(scenarios.items()) for rep in range(reps)]
-    if workers > 1:
-        with ProcessPoolExecutor(workers) as pool:
-            parts = list(pool.map(_repetition, tasks, chunksize=8))
-    else:
-        parts = [_repetition(task) for task in tasks]
-    return pd.DataFrame([row for part in parts for row in part])
+    return run_repetitions(_repetition, tasks, workers, chunksize=8)
 
 
 def _covered(results: pd.DataFrame, truth: pd.Series) -> pd.Series:
